@@ -1,0 +1,10 @@
+//! The Zhibao node: the one program every city, province and national bureau runs.
+//!
+//! See `docs/ARCHITECTURE.md` for the map. Domain folders hold the rules of the
+//! business and do no I/O; `store`, `web`, `federation` and `tls` are the thin
+//! layers around them.
+
+pub mod clock;
+pub mod config;
+pub mod division;
+pub mod store;
