@@ -369,5 +369,49 @@ fn resolve_tls_files(tls: &TlsSection, base: &Path) -> Result<TlsFiles, FieldPro
     })
 }
 
+impl ConfigFile {
+    /// The file as TOML with a comment on every field (what `init` and the demo write).
+    pub fn to_commented_toml(&self) -> String {
+        let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
+        let path = |path: &Path| quote(&path.display().to_string());
+        let mut out = String::new();
+        out.push_str("# Zhibao node configuration. Every field is documented in docs/operations.md.\n");
+        out.push_str("# 格式版本 / format version of this file\n");
+        out.push_str(&format!("version = {}\n", self.version));
+        out.push_str("# 节点名称 / name for people and logs\n");
+        out.push_str(&format!("name = {}\n", quote(&self.name)));
+        out.push_str("# 级别 / level: national, province or city\n");
+        out.push_str(&format!("level = {}\n", quote(&self.level)));
+        out.push_str("# 行政区划代码 / GB/T 2260 division this bureau serves (000000 = national)\n");
+        out.push_str(&format!("division = {}\n", quote(&self.division)));
+        out.push_str("# 数据目录 / database folder (relative to this file)\n");
+        out.push_str(&format!("data_dir = {}\n\n", path(&self.data_dir)));
+        out.push_str("[web]\n# 网页与API监听地址 / HTTPS listener for browsers and scripts\n");
+        out.push_str(&format!("listen = {}\n\n", quote(&self.web.listen)));
+        out.push_str("[federation]\n# 节点间监听地址 / HTTPS listener for other nodes (client certificates required)\n");
+        out.push_str(&format!("listen = {}\n\n", quote(&self.federation.listen)));
+        out.push_str("[tls]\n# 联邦根证书 / the federation CA certificate, the only root trusted for peers\n");
+        out.push_str(&format!("ca_cert = {}\n", path(&self.tls.ca_cert)));
+        out.push_str("# 本节点证书与私钥 / this node's certificate and private key (0600)\n");
+        out.push_str(&format!("cert = {}\nkey = {}\n", path(&self.tls.cert), path(&self.tls.key)));
+        match &self.tls.crl {
+            Some(crl) => {
+                out.push_str("# 证书吊销列表 / the CA's revocation list\n");
+                out.push_str(&format!("crl = {}\n", path(crl)));
+            }
+            None => out.push_str("# crl = \"crl.pem\"  # 证书吊销列表 / the CA's revocation list, once published\n"),
+        }
+        if let Some(parent) = &self.parent {
+            out.push_str("\n[parent]\n# 上级节点 / the node directly above: its federation URL and certificate identity\n");
+            out.push_str(&format!("url = {}\nidentity = {}\n", quote(&parent.url), quote(&parent.identity)));
+        }
+        for child in &self.children {
+            out.push_str("\n[[children]]\n# 下级节点 / a node directly below\n");
+            out.push_str(&format!("url = {}\nidentity = {}\n", quote(&child.url), quote(&child.identity)));
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests;

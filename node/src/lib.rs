@@ -6,5 +6,11 @@
 
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod division;
+pub mod federation;
+pub mod node;
+pub mod pki;
 pub mod store;
+pub mod tls;
+pub mod web;

@@ -89,3 +89,13 @@ fn national_and_province_shapes() {
     );
     expect_field(folder.load(&city_with_child), "children", "no child nodes");
 }
+
+#[test]
+fn the_commented_file_reads_back_as_the_same_config() {
+    let folder = Folder::new();
+    let file: ConfigFile = toml::from_str(CITY).unwrap();
+    let written = file.to_commented_toml();
+    let config = folder.load(&written).unwrap();
+    assert_eq!(config.identity.to_uri(), "zhibao://node/city/320100");
+    assert!(written.contains("# 上级节点"));
+}

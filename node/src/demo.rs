@@ -1,0 +1,282 @@
+//! A whole federation on one machine: the `zhibao demo` command, and the
+//! same launcher the integration tests use (so the tests exercise the demo).
+//!
+//! [`launch`] binds two ports per node on 127.0.0.1 (port 0), makes a fresh CA
+//! and node certificates under `DIR/pki`, writes each node's commented
+//! config under `DIR/{node}/node.toml`, loads it back through the normal
+//! config checks, and starts the nodes. `zhibao demo` then writes
+//! `DIR/federation.json` (the contract in `shared/design/api.md`).
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use zhibao_federation_protocol::{NodeIdentity, NodeLevel};
+
+use crate::clock::Timestamp;
+use crate::config::{CONFIG_VERSION, ConfigError, ConfigFile, FederationSection, NodeConfig, PeerSection, TlsSection, WebSection};
+use crate::node::{NodeHandle, NodeListeners, StartError};
+use crate::pki::{CaFolder, PkiError};
+
+/// Node certificates of the demo and tests: two years.
+const NODE_CERT_VALIDITY_DAYS: i64 = 730;
+
+/// Why a federation could not be launched.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// Certificates.
+    #[error(transparent)]
+    Pki(#[from] PkiError),
+    /// A generated config did not pass the checks (a bug in the launcher).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A node did not start.
+    #[error("{node}: {source}")]
+    Start {
+        /// Which node.
+        node: String,
+        /// Why.
+        source: StartError,
+    },
+    /// A file could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Two members share an identity.
+    #[error("{0} is listed twice")]
+    Duplicate(String),
+}
+
+/// The four nodes `zhibao demo` runs.
+pub fn demo_members() -> Vec<NodeIdentity> {
+    ["national/000000", "province/320000", "city/320100", "city/320500"]
+        .iter()
+        .filter_map(|tail| NodeIdentity::from_uri(&format!("zhibao://node/{tail}")).ok())
+        .collect()
+}
+
+/// A running federation.
+#[derive(Debug)]
+pub struct RunningFederation {
+    /// The folder holding `pki/` and one folder per node.
+    pub dir: PathBuf,
+    /// The running nodes, in the order they were listed.
+    pub nodes: Vec<NodeHandle>,
+}
+
+impl RunningFederation {
+    /// The node with this conventional name (`national`, `city-320100`...).
+    pub fn node(&self, name: &str) -> Option<&NodeHandle> {
+        self.nodes.iter().find(|node| node.state.config.name == name)
+    }
+
+    /// The CA certificate every client of this federation should trust.
+    pub fn ca_cert_path(&self) -> PathBuf {
+        self.dir.join("pki").join("ca.pem")
+    }
+
+    /// Stops every node.
+    pub async fn shutdown(self) {
+        for node in self.nodes {
+            node.shutdown().await;
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> LaunchError + '_ {
+    move |source| LaunchError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// The member directly above `identity` in the list, if present.
+fn parent_among<'a>(identity: &NodeIdentity, members: &'a [NodeIdentity]) -> Option<&'a NodeIdentity> {
+    let division = crate::division::DivisionCode::parse(identity.division()).ok()?;
+    let parent_division = division.parent()?.to_string();
+    let parent_level = identity.level().parent_level()?;
+    members
+        .iter()
+        .find(|member| member.level() == parent_level && member.division() == parent_division)
+}
+
+/// A planned node: identity, bound sockets, its folder.
+struct PlannedNode {
+    identity: NodeIdentity,
+    listeners: NodeListeners,
+    web_listen: String,
+    federation_listen: String,
+}
+
+/// Starts `members` as one federation under `dir` (created if needed). A CA
+/// already in `dir/pki` is reused; node certificates are issued afresh.
+pub async fn launch(dir: &Path, members: &[NodeIdentity], now: Timestamp) -> Result<RunningFederation, LaunchError> {
+    for (index, member) in members.iter().enumerate() {
+        if members[..index].contains(member) {
+            return Err(LaunchError::Duplicate(member.to_uri()));
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    // why: federation.json names files by absolute path, whatever the caller's working folder
+    let dir = &std::fs::canonicalize(dir).map_err(io_error(dir))?;
+    let pki_dir = dir.join("pki");
+    let mut ca = if pki_dir.join("ca.key").exists() {
+        CaFolder::open(&pki_dir)?
+    } else {
+        CaFolder::init(&pki_dir, "Zhibao demo federation CA", now)?
+    };
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut planned = Vec::new();
+    for identity in members {
+        let listeners = NodeListeners::bind_ephemeral(loopback).map_err(|source| LaunchError::Start {
+            node: identity.conventional_name(),
+            source,
+        })?;
+        let (web, federation) = listeners.addresses().map_err(io_error(dir))?;
+        planned.push(PlannedNode {
+            identity: identity.clone(),
+            listeners,
+            web_listen: web.to_string(),
+            federation_listen: federation.to_string(),
+        });
+    }
+    let federation_url_of = |identity: &NodeIdentity| {
+        planned
+            .iter()
+            .find(|plan| &plan.identity == identity)
+            .map(|plan| format!("https://{}", plan.federation_listen))
+            .unwrap_or_default()
+    };
+    let hosts = ["localhost".to_string(), "127.0.0.1".to_string()];
+    let mut configs = Vec::new();
+    for plan in &planned {
+        let name = plan.identity.conventional_name();
+        let node_dir = dir.join(&name);
+        std::fs::create_dir_all(&node_dir).map_err(io_error(&node_dir))?;
+        let issued = ca.issue_node(&plan.identity, &hosts, NODE_CERT_VALIDITY_DAYS, now)?;
+        crate::pki::write_issued(&node_dir, "node", &issued)?;
+        let parent = parent_among(&plan.identity, members).map(|parent| PeerSection {
+            url: federation_url_of(parent),
+            identity: parent.to_uri(),
+        });
+        let children = members
+            .iter()
+            .filter(|member| parent_among(member, members) == Some(&plan.identity))
+            .map(|child| PeerSection {
+                url: federation_url_of(child),
+                identity: child.to_uri(),
+            })
+            .collect();
+        let file = ConfigFile {
+            version: CONFIG_VERSION,
+            name: name.clone(),
+            level: plan.identity.level().to_string(),
+            division: plan.identity.division().to_string(),
+            data_dir: PathBuf::from("data"),
+            web: WebSection {
+                listen: plan.web_listen.clone(),
+            },
+            federation: FederationSection {
+                listen: plan.federation_listen.clone(),
+            },
+            tls: TlsSection {
+                ca_cert: PathBuf::from("../pki/ca.pem"),
+                cert: PathBuf::from("node.pem"),
+                key: PathBuf::from("node.key"),
+                crl: Some(PathBuf::from("../pki/crl.pem")),
+            },
+            parent,
+            children,
+        };
+        let config_path = node_dir.join("node.toml");
+        std::fs::write(&config_path, file.to_commented_toml()).map_err(io_error(&config_path))?;
+        configs.push(NodeConfig::load(&config_path)?);
+    }
+    let mut nodes = Vec::new();
+    for (plan, config) in planned.into_iter().zip(configs) {
+        let name = config.name.clone();
+        let node = crate::node::start(config, plan.listeners, now)
+            .await
+            .map_err(|source| LaunchError::Start { node: name, source })?;
+        nodes.push(node);
+    }
+    Ok(RunningFederation {
+        dir: dir.to_path_buf(),
+        nodes,
+    })
+}
+
+/// One node in `federation.json`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct FederationFileNode {
+    /// Conventional name.
+    pub name: String,
+    /// `national`, `province`, `city`.
+    pub level: NodeLevel,
+    /// Division code.
+    pub division: String,
+    /// Web listener URL.
+    pub web_url: String,
+    /// Federation listener URL.
+    pub federation_url: String,
+}
+
+/// One login in `federation.json`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct FederationFileAccount {
+    /// The node the account lives on.
+    pub node: String,
+    /// Login name.
+    pub username: String,
+    /// Password (demo accounts only).
+    pub password: String,
+    /// `admin`, `reviewer`, `enterprise` or `county`.
+    pub role: String,
+    /// The unit's credit code for enterprise accounts.
+    pub unit: Option<String>,
+}
+
+/// `federation.json` as the api.md contract describes it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct FederationFile {
+    /// Every node.
+    pub nodes: Vec<FederationFileNode>,
+    /// Path of the CA certificate clients should trust.
+    pub ca_cert: String,
+    /// Logins (filled as accounts land).
+    pub accounts: Vec<FederationFileAccount>,
+}
+
+impl RunningFederation {
+    /// The `federation.json` description of this federation.
+    pub fn describe(&self) -> FederationFile {
+        FederationFile {
+            nodes: self
+                .nodes
+                .iter()
+                .map(|node| FederationFileNode {
+                    name: node.state.config.name.clone(),
+                    level: node.state.config.level(),
+                    division: node.state.config.division.to_string(),
+                    web_url: node.web_url(),
+                    federation_url: node.federation_url(),
+                })
+                .collect(),
+            ca_cert: self.ca_cert_path().display().to_string(),
+            accounts: Vec::new(),
+        }
+    }
+
+    /// Writes `federation.json` into the federation's folder, atomically.
+    pub fn write_federation_file(&self) -> Result<PathBuf, LaunchError> {
+        let path = self.dir.join("federation.json");
+        let temporary = self.dir.join(".federation.json.tmp");
+        let text = serde_json::to_string_pretty(&self.describe()).unwrap_or_default();
+        std::fs::write(&temporary, text).map_err(io_error(&temporary))?;
+        std::fs::rename(&temporary, &path).map_err(io_error(&path))?;
+        Ok(path)
+    }
+}

@@ -1,0 +1,212 @@
+//! One running node: its state, its two listeners, and one shutdown signal.
+//!
+//! `main.rs`, the demo and the testkit all start nodes through [`start`], so
+//! what is tested is what runs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::Timestamp;
+use crate::config::NodeConfig;
+use crate::store::{Store, StoreError};
+use crate::tls::{PeerCertificates, SwappableServerConfig, TlsMaterial, TlsSetupError};
+
+/// What every handler of this node shares.
+#[derive(Debug)]
+pub struct NodeState {
+    /// The checked config.
+    pub config: NodeConfig,
+    /// The node's database.
+    pub store: Store,
+}
+
+/// Why a node did not start. Each names the config field to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Certificates could not be loaded.
+    #[error(transparent)]
+    Tls(#[from] TlsSetupError),
+    /// The node's own certificate is for another node.
+    #[error(
+        "tls.cert: the certificate is for {in_certificate}, but this config is for {in_config}; issue a certificate for this node with `zhibao certs issue-node`"
+    )]
+    IdentityMismatch {
+        /// What the certificate carries.
+        in_certificate: String,
+        /// What the config says.
+        in_config: String,
+    },
+    /// The node's own certificate is expired or not yet valid.
+    #[error("tls.cert: {0}; renew it with `zhibao certs issue-node`")]
+    CertificateNotValid(zhibao_certs::CertsError),
+    /// The store could not be opened.
+    #[error("data_dir: {0}")]
+    Store(#[from] StoreError),
+    /// A listen address could not be bound.
+    #[error("{field}: cannot listen on {address}: {source}")]
+    Bind {
+        /// `web.listen` or `federation.listen`.
+        field: &'static str,
+        /// The address.
+        address: SocketAddr,
+        /// The cause (e.g. address in use).
+        source: std::io::Error,
+    },
+}
+
+/// The two listening sockets of a node, bound before it starts (so the demo
+/// and the tests can bind port 0, learn the ports, then write configs).
+#[derive(Debug)]
+pub struct NodeListeners {
+    /// Web and API.
+    pub web: std::net::TcpListener,
+    /// Federation.
+    pub federation: std::net::TcpListener,
+}
+
+fn bind(field: &'static str, address: SocketAddr) -> Result<std::net::TcpListener, StartError> {
+    let listener = std::net::TcpListener::bind(address).map_err(|source| StartError::Bind { field, address, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| StartError::Bind { field, address, source })?;
+    Ok(listener)
+}
+
+impl NodeListeners {
+    /// Binds both addresses of a config.
+    pub fn bind(config: &NodeConfig) -> Result<NodeListeners, StartError> {
+        Ok(NodeListeners {
+            web: bind("web.listen", config.web_listen)?,
+            federation: bind("federation.listen", config.federation_listen)?,
+        })
+    }
+
+    /// Binds two fresh ports on an interface (port 0).
+    pub fn bind_ephemeral(ip: std::net::IpAddr) -> Result<NodeListeners, StartError> {
+        Ok(NodeListeners {
+            web: bind("web.listen", SocketAddr::new(ip, 0))?,
+            federation: bind("federation.listen", SocketAddr::new(ip, 0))?,
+        })
+    }
+
+    /// The bound addresses (web, federation).
+    pub fn addresses(&self) -> std::io::Result<(SocketAddr, SocketAddr)> {
+        Ok((self.web.local_addr()?, self.federation.local_addr()?))
+    }
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct NodeHandle {
+    /// Shared state (config and store).
+    pub state: Arc<NodeState>,
+    /// Where the web listener is.
+    pub web_addr: SocketAddr,
+    /// Where the federation listener is.
+    pub federation_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl NodeHandle {
+    /// `https://ip:port` of the web listener.
+    pub fn web_url(&self) -> String {
+        format!("https://{}", self.web_addr)
+    }
+
+    /// `https://ip:port` of the federation listener.
+    pub fn federation_url(&self) -> String {
+        format!("https://{}", self.federation_addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the tasks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Checks the node's own certificate against its config and the clock.
+fn check_own_certificate(config: &NodeConfig, material: &TlsMaterial, now: Timestamp) -> Result<(), StartError> {
+    let details = zhibao_certs::certificate_details_from_pem(&material.cert_pem)
+        .map_err(|source| TlsSetupError::Certs { field: "tls.cert", source })?;
+    details
+        .check_valid_at(now.unix_seconds())
+        .map_err(StartError::CertificateNotValid)?;
+    match material.own_identity()? {
+        Some(identity) if identity == config.identity => Ok(()),
+        other => Err(StartError::IdentityMismatch {
+            in_certificate: other.map_or_else(|| "no zhibao node identity".to_string(), |identity| identity.to_uri()),
+            in_config: config.identity.to_uri(),
+        }),
+    }
+}
+
+/// Starts a node on already-bound listeners.
+pub async fn start(config: NodeConfig, listeners: NodeListeners, now: Timestamp) -> Result<NodeHandle, StartError> {
+    let material = TlsMaterial::read(&config.tls)?;
+    check_own_certificate(&config, &material, now)?;
+    let web_tls = SwappableServerConfig::new(material.web_server_config()?);
+    let federation_tls = SwappableServerConfig::new(material.federation_server_config()?);
+    let store = Store::open(&config.data_dir)?;
+    let state = Arc::new(NodeState { config, store });
+
+    let web_address = listeners.web.local_addr().map_err(|source| StartError::Bind {
+        field: "web.listen",
+        address: state.config.web_listen,
+        source,
+    })?;
+    let federation_address = listeners.federation.local_addr().map_err(|source| StartError::Bind {
+        field: "federation.listen",
+        address: state.config.federation_listen,
+        source,
+    })?;
+    let web_listener = tokio::net::TcpListener::from_std(listeners.web).map_err(|source| StartError::Bind {
+        field: "web.listen",
+        address: web_address,
+        source,
+    })?;
+    let federation_listener =
+        tokio::net::TcpListener::from_std(listeners.federation).map_err(|source| StartError::Bind {
+            field: "federation.listen",
+            address: federation_address,
+            source,
+        })?;
+
+    let (shutdown, shutdown_receiver) = watch::channel(false);
+    let tasks = vec![
+        tokio::spawn(crate::tls::serve(
+            web_listener,
+            web_tls,
+            crate::web::app(state.clone()),
+            PeerCertificates::Ignore,
+            shutdown_receiver.clone(),
+        )),
+        tokio::spawn(crate::tls::serve(
+            federation_listener,
+            federation_tls,
+            crate::federation::routes(state.clone()),
+            PeerCertificates::Attach,
+            shutdown_receiver,
+        )),
+    ];
+    tracing::info!(
+        node = %state.config.name,
+        identity = %state.config.identity,
+        web = %web_address,
+        federation = %federation_address,
+        "node started"
+    );
+    Ok(NodeHandle {
+        state,
+        web_addr: web_address,
+        federation_addr: federation_address,
+        shutdown,
+        tasks,
+    })
+}

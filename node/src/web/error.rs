@@ -1,0 +1,95 @@
+//! The one error type of the HTTP layers, with stable codes.
+//!
+//! Every variant maps to a status and a code in an exhaustive `match` with no
+//! `_` arm, so a new variant forces a decision. Codes are stable: the UI, the
+//! docs and other bureaus' scripts cite them. Internal details are logged,
+//! never sent to the client.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use zhibao_federation_protocol::VersionMismatch;
+
+/// An error answered to an HTTP client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No such route or resource.
+    #[error("not found: {path}")]
+    NotFound {
+        /// What was asked for.
+        path: String,
+    },
+    /// The store failed; details are in the log.
+    #[error("the node's store is unavailable")]
+    StoreUnavailable(#[source] crate::store::StoreError),
+    /// A federation request reached a handler without a verified client certificate.
+    #[error("a client certificate of this federation is required")]
+    NoClientCertificate,
+    /// The client certificate does not carry a node identity.
+    #[error("the client certificate (serial {serial}) carries no zhibao node identity")]
+    PeerWithoutIdentity {
+        /// Its serial.
+        serial: u64,
+    },
+    /// A valid node of the federation, but not a configured parent or child of this node.
+    #[error("{identity} is not a configured peer of this node")]
+    PeerNotConfigured {
+        /// Who called.
+        identity: String,
+    },
+    /// The peer speaks another protocol version.
+    #[error(transparent)]
+    ProtocolVersion(#[from] VersionMismatch),
+    /// The peer's protocol version header is not a number.
+    #[error("the zhibao-protocol-version header '{0}' is not a number")]
+    BadProtocolHeader(String),
+}
+
+impl ApiError {
+    /// The HTTP status and stable code of each variant.
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "GEN404"),
+            ApiError::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+            ApiError::NoClientCertificate => (StatusCode::UNAUTHORIZED, "FED001"),
+            ApiError::PeerWithoutIdentity { .. } => (StatusCode::FORBIDDEN, "FED002"),
+            ApiError::PeerNotConfigured { .. } => (StatusCode::FORBIDDEN, "FED003"),
+            ApiError::ProtocolVersion(_) => (StatusCode::BAD_REQUEST, "FED004"),
+            ApiError::BadProtocolHeader(_) => (StatusCode::BAD_REQUEST, "FED005"),
+        }
+    }
+
+    /// Details a client can act on (never internal error text).
+    fn details(&self) -> serde_json::Value {
+        match self {
+            ApiError::ProtocolVersion(mismatch) => serde_json::json!({"ours": mismatch.ours, "theirs": mismatch.theirs}),
+            ApiError::PeerNotConfigured { identity } => serde_json::json!({"identity": identity}),
+            ApiError::NotFound { path } => serde_json::json!({"path": path}),
+            ApiError::StoreUnavailable(_)
+            | ApiError::NoClientCertificate
+            | ApiError::PeerWithoutIdentity { .. }
+            | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ApiError::StoreUnavailable(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(code, error = ?self, "request failed");
+        } else {
+            tracing::info!(code, error = %self, "request refused");
+        }
+        let body = serde_json::json!({
+            "error": {"code": code, "message": self.to_string(), "details": self.details()}
+        });
+        (status, Json(body)).into_response()
+    }
+}

@@ -1,0 +1,99 @@
+//! The web and API listener's router: `GET /healthz`, `GET /api/v1/node`,
+//! and (as later issues land) the pages and the rest of `/api/v1`.
+//!
+//! Handlers are thin: extract, call one function, map the result.
+//! [`app`] is a plain function so tests can drive it with `oneshot`.
+
+pub mod error;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+
+use crate::node::NodeState;
+use error::ApiError;
+
+/// The web listener's router.
+pub fn app(state: Arc<NodeState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/node", get(node_description))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// # `GET /healthz`
+/// `ok` when the node can write and read back its store; 503 otherwise.
+async fn healthz(State(state): State<Arc<NodeState>>) -> impl IntoResponse {
+    match state.store.check_read_write().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
+}
+
+/// A peer as `/api/v1/node` shows it.
+#[derive(Debug, serde::Serialize)]
+struct PeerDescription {
+    identity: String,
+    level: String,
+    division: String,
+    name: String,
+    url: String,
+}
+
+/// `/api/v1/node`'s answer.
+#[derive(Debug, serde::Serialize)]
+struct NodeDescription {
+    name: String,
+    level: String,
+    division: String,
+    division_name: String,
+    identity: String,
+    parent: Option<PeerDescription>,
+    children: Vec<PeerDescription>,
+    protocol_version: u32,
+    software_version: &'static str,
+}
+
+fn describe_peer(peer: &crate::config::PeerConfig) -> PeerDescription {
+    let division_name = crate::division::DivisionCode::parse(peer.identity.division())
+        .map(|code| code.name_zh().to_string())
+        .unwrap_or_default();
+    PeerDescription {
+        identity: peer.identity.to_uri(),
+        level: peer.identity.level().to_string(),
+        division: peer.identity.division().to_string(),
+        name: division_name,
+        url: peer.url.clone(),
+    }
+}
+
+/// # `GET /api/v1/node`
+/// Who this node is: level, division, parent, children, protocol version.
+async fn node_description(State(state): State<Arc<NodeState>>) -> Json<NodeDescription> {
+    let config = &state.config;
+    Json(NodeDescription {
+        name: config.name.clone(),
+        level: config.level().to_string(),
+        division: config.division.to_string(),
+        division_name: config.division.name_zh().to_string(),
+        identity: config.identity.to_uri(),
+        parent: config.parent.as_ref().map(describe_peer),
+        children: config.children.iter().map(describe_peer).collect(),
+        protocol_version: zhibao_federation_protocol::PROTOCOL_VERSION,
+        software_version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+async fn not_found(uri: Uri) -> ApiError {
+    ApiError::NotFound {
+        path: uri.path().to_string(),
+    }
+}
