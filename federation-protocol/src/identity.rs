@@ -10,7 +10,9 @@ use std::str::FromStr;
 const URI_PREFIX: &str = "zhibao://node/";
 
 /// The level of a bureau node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum NodeLevel {
     /// 国家: the ministry.
@@ -70,7 +72,9 @@ pub struct NodeIdentity {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdentityError {
     /// Not of the form `zhibao://node/{level}/{division}`.
-    #[error("'{0}' is not a node identity; expected zhibao://node/{{national|province|city}}/{{six-digit division code}}")]
+    #[error(
+        "'{0}' is not a node identity; expected zhibao://node/{{national|province|city}}/{{six-digit division code}}"
+    )]
     NotANodeUri(String),
     /// The level word is not one of national, province, city.
     #[error("unknown node level '{0}'; expected national, province or city")]
@@ -166,8 +170,14 @@ mod tests {
     #[test]
     fn node_uris() {
         check("zhibao://node/city/320100", Ok((NodeLevel::City, "320100")));
-        check("zhibao://node/province/320000", Ok((NodeLevel::Province, "320000")));
-        check("zhibao://node/national/000000", Ok((NodeLevel::National, "000000")));
+        check(
+            "zhibao://node/province/320000",
+            Ok((NodeLevel::Province, "320000")),
+        );
+        check(
+            "zhibao://node/national/000000",
+            Ok((NodeLevel::National, "000000")),
+        );
         check("zhibao://node/county/320102", Err(()));
         check("zhibao://node/city/32010", Err(()));
         check("zhibao://node/city/32010x", Err(()));

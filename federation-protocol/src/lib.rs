@@ -32,7 +32,9 @@ pub struct Hello {
 
 /// A peer spoke a protocol version this node does not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
-#[error("federation protocol version {theirs} is not supported by this node (it speaks version {ours}); upgrade the older node")]
+#[error(
+    "federation protocol version {theirs} is not supported by this node (it speaks version {ours}); upgrade the older node"
+)]
 pub struct VersionMismatch {
     /// The version this node speaks.
     pub ours: u32,

@@ -185,10 +185,10 @@ impl NodeConfig {
 fn toml_error_field(error: &toml::de::Error) -> String {
     let message = error.message();
     // serde names the unknown or missing field in backquotes: "unknown field `x`".
-    if let Some(start) = message.find('`') {
-        if let Some(length) = message[start + 1..].find('`') {
-            return message[start + 1..start + 1 + length].to_string();
-        }
+    if let Some(start) = message.find('`')
+        && let Some(length) = message[start + 1..].find('`')
+    {
+        return message[start + 1..start + 1 + length].to_string();
     }
     "(syntax)".to_string()
 }
@@ -199,16 +199,24 @@ fn resolve(file: ConfigFile, base: &Path) -> Result<NodeConfig, FieldProblem> {
     if file.version != CONFIG_VERSION {
         return Err((
             "version",
-            format!("is {}, but this program reads config version {CONFIG_VERSION}", file.version),
+            format!(
+                "is {}, but this program reads config version {CONFIG_VERSION}",
+                file.version
+            ),
         ));
     }
     if file.name.trim().is_empty() {
         return Err(("name", "must not be empty".to_string()));
     }
-    let level: NodeLevel = file.level.parse().map_err(|error| ("level", format!("{error}")))?;
-    let division = DivisionCode::parse(&file.division).map_err(|error| ("division", error.to_string()))?;
+    let level: NodeLevel = file
+        .level
+        .parse()
+        .map_err(|error| ("level", format!("{error}")))?;
+    let division =
+        DivisionCode::parse(&file.division).map_err(|error| ("division", error.to_string()))?;
     check_level_fits_division(level, division)?;
-    let identity = NodeIdentity::new(level, &file.division).map_err(|error| ("division", error.to_string()))?;
+    let identity = NodeIdentity::new(level, &file.division)
+        .map_err(|error| ("division", error.to_string()))?;
     let parent = resolve_parent(level, division, file.parent.as_ref())?;
     let children = resolve_children(level, division, &file.children)?;
     Ok(NodeConfig {
@@ -255,7 +263,10 @@ fn check_peer_url(field: &'static str, url: &str) -> Result<(), FieldProblem> {
     if url.starts_with("https://") && url.len() > "https://".len() {
         Ok(())
     } else {
-        Err((field, format!("'{url}' must be an https:// URL (federation links are TLS only)")))
+        Err((
+            field,
+            format!("'{url}' must be an https:// URL (federation links are TLS only)"),
+        ))
     }
 }
 
@@ -266,7 +277,10 @@ fn resolve_parent(
 ) -> Result<Option<PeerConfig>, FieldProblem> {
     match (level.parent_level(), parent) {
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(("parent", "a national node has no parent; remove the [parent] section".to_string())),
+        (None, Some(_)) => Err((
+            "parent",
+            "a national node has no parent; remove the [parent] section".to_string(),
+        )),
         (Some(parent_level), None) => Err((
             "parent",
             format!("a {level} node needs a [parent] section naming its {parent_level} node"),
@@ -275,7 +289,9 @@ fn resolve_parent(
             check_peer_url("parent.url", &section.url)?;
             let identity = parse_peer_identity("parent.identity", &section.identity)?;
             let expected_division = division.parent().unwrap_or_else(DivisionCode::nation);
-            if identity.level() != parent_level || identity.division() != expected_division.to_string() {
+            if identity.level() != parent_level
+                || identity.division() != expected_division.to_string()
+            {
                 return Err((
                     "parent.identity",
                     format!(
@@ -310,11 +326,15 @@ fn resolve_children(
     let mut resolved: Vec<PeerConfig> = Vec::new();
     for child in children {
         let Some(expected_level) = child_level(level) else {
-            return Err(("children", "a city node has no child nodes (counties are users of the city node)".to_string()));
+            return Err((
+                "children",
+                "a city node has no child nodes (counties are users of the city node)".to_string(),
+            ));
         };
         check_peer_url("children.url", &child.url)?;
         let identity = parse_peer_identity("children.identity", &child.identity)?;
-        let child_division = DivisionCode::parse(identity.division()).map_err(|error| ("children.identity", error.to_string()))?;
+        let child_division = DivisionCode::parse(identity.division())
+            .map_err(|error| ("children.identity", error.to_string()))?;
         if identity.level() != expected_level || child_division.parent() != Some(division) {
             return Err((
                 "children.identity",
@@ -324,7 +344,10 @@ fn resolve_children(
                 ),
             ));
         }
-        if resolved.iter().any(|existing| existing.identity == identity) {
+        if resolved
+            .iter()
+            .any(|existing| existing.identity == identity)
+        {
             return Err(("children.identity", format!("{identity} is listed twice")));
         }
         resolved.push(PeerConfig {
@@ -351,7 +374,10 @@ fn existing_file(field: &'static str, base: &Path, path: &Path) -> Result<PathBu
     } else {
         Err((
             field,
-            format!("file {} does not exist; issue it with `zhibao certs issue-node` or fix the path", full.display()),
+            format!(
+                "file {} does not exist; issue it with `zhibao certs issue-node` or fix the path",
+                full.display()
+            ),
         ))
     }
 }
@@ -375,14 +401,18 @@ impl ConfigFile {
         let quote = |text: &str| toml::Value::String(text.to_string()).to_string();
         let path = |path: &Path| quote(&path.display().to_string());
         let mut out = String::new();
-        out.push_str("# Zhibao node configuration. Every field is documented in docs/operations.md.\n");
+        out.push_str(
+            "# Zhibao node configuration. Every field is documented in docs/operations.md.\n",
+        );
         out.push_str("# 格式版本 / format version of this file\n");
         out.push_str(&format!("version = {}\n", self.version));
         out.push_str("# 节点名称 / name for people and logs\n");
         out.push_str(&format!("name = {}\n", quote(&self.name)));
         out.push_str("# 级别 / level: national, province or city\n");
         out.push_str(&format!("level = {}\n", quote(&self.level)));
-        out.push_str("# 行政区划代码 / GB/T 2260 division this bureau serves (000000 = national)\n");
+        out.push_str(
+            "# 行政区划代码 / GB/T 2260 division this bureau serves (000000 = national)\n",
+        );
         out.push_str(&format!("division = {}\n", quote(&self.division)));
         out.push_str("# 数据目录 / database folder (relative to this file)\n");
         out.push_str(&format!("data_dir = {}\n\n", path(&self.data_dir)));
@@ -393,21 +423,35 @@ impl ConfigFile {
         out.push_str("[tls]\n# 联邦根证书 / the federation CA certificate, the only root trusted for peers\n");
         out.push_str(&format!("ca_cert = {}\n", path(&self.tls.ca_cert)));
         out.push_str("# 本节点证书与私钥 / this node's certificate and private key (0600)\n");
-        out.push_str(&format!("cert = {}\nkey = {}\n", path(&self.tls.cert), path(&self.tls.key)));
+        out.push_str(&format!(
+            "cert = {}\nkey = {}\n",
+            path(&self.tls.cert),
+            path(&self.tls.key)
+        ));
         match &self.tls.crl {
             Some(crl) => {
                 out.push_str("# 证书吊销列表 / the CA's revocation list\n");
                 out.push_str(&format!("crl = {}\n", path(crl)));
             }
-            None => out.push_str("# crl = \"crl.pem\"  # 证书吊销列表 / the CA's revocation list, once published\n"),
+            None => out.push_str(
+                "# crl = \"crl.pem\"  # 证书吊销列表 / the CA's revocation list, once published\n",
+            ),
         }
         if let Some(parent) = &self.parent {
             out.push_str("\n[parent]\n# 上级节点 / the node directly above: its federation URL and certificate identity\n");
-            out.push_str(&format!("url = {}\nidentity = {}\n", quote(&parent.url), quote(&parent.identity)));
+            out.push_str(&format!(
+                "url = {}\nidentity = {}\n",
+                quote(&parent.url),
+                quote(&parent.identity)
+            ));
         }
         for child in &self.children {
             out.push_str("\n[[children]]\n# 下级节点 / a node directly below\n");
-            out.push_str(&format!("url = {}\nidentity = {}\n", quote(&child.url), quote(&child.identity)));
+            out.push_str(&format!(
+                "url = {}\nidentity = {}\n",
+                quote(&child.url),
+                quote(&child.identity)
+            ));
         }
         out
     }

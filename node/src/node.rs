@@ -68,10 +68,18 @@ pub struct NodeListeners {
 }
 
 fn bind(field: &'static str, address: SocketAddr) -> Result<std::net::TcpListener, StartError> {
-    let listener = std::net::TcpListener::bind(address).map_err(|source| StartError::Bind { field, address, source })?;
+    let listener = std::net::TcpListener::bind(address).map_err(|source| StartError::Bind {
+        field,
+        address,
+        source,
+    })?;
     listener
         .set_nonblocking(true)
-        .map_err(|source| StartError::Bind { field, address, source })?;
+        .map_err(|source| StartError::Bind {
+            field,
+            address,
+            source,
+        })?;
     Ok(listener)
 }
 
@@ -132,23 +140,39 @@ impl NodeHandle {
 }
 
 /// Checks the node's own certificate against its config and the clock.
-fn check_own_certificate(config: &NodeConfig, material: &TlsMaterial, now: Timestamp) -> Result<(), StartError> {
-    let details = zhibao_certs::certificate_details_from_pem(&material.cert_pem)
-        .map_err(|source| TlsSetupError::Certs { field: "tls.cert", source })?;
+fn check_own_certificate(
+    config: &NodeConfig,
+    material: &TlsMaterial,
+    now: Timestamp,
+) -> Result<(), StartError> {
+    let details =
+        zhibao_certs::certificate_details_from_pem(&material.cert_pem).map_err(|source| {
+            TlsSetupError::Certs {
+                field: "tls.cert",
+                source,
+            }
+        })?;
     details
         .check_valid_at(now.unix_seconds())
         .map_err(StartError::CertificateNotValid)?;
     match material.own_identity()? {
         Some(identity) if identity == config.identity => Ok(()),
         other => Err(StartError::IdentityMismatch {
-            in_certificate: other.map_or_else(|| "no zhibao node identity".to_string(), |identity| identity.to_uri()),
+            in_certificate: other.map_or_else(
+                || "no zhibao node identity".to_string(),
+                |identity| identity.to_uri(),
+            ),
             in_config: config.identity.to_uri(),
         }),
     }
 }
 
 /// Starts a node on already-bound listeners.
-pub async fn start(config: NodeConfig, listeners: NodeListeners, now: Timestamp) -> Result<NodeHandle, StartError> {
+pub async fn start(
+    config: NodeConfig,
+    listeners: NodeListeners,
+    now: Timestamp,
+) -> Result<NodeHandle, StartError> {
     let material = TlsMaterial::read(&config.tls)?;
     check_own_certificate(&config, &material, now)?;
     let web_tls = SwappableServerConfig::new(material.web_server_config()?);
@@ -156,26 +180,36 @@ pub async fn start(config: NodeConfig, listeners: NodeListeners, now: Timestamp)
     let store = Store::open(&config.data_dir)?;
     let state = Arc::new(NodeState { config, store });
 
-    let web_address = listeners.web.local_addr().map_err(|source| StartError::Bind {
-        field: "web.listen",
-        address: state.config.web_listen,
-        source,
-    })?;
-    let federation_address = listeners.federation.local_addr().map_err(|source| StartError::Bind {
-        field: "federation.listen",
-        address: state.config.federation_listen,
-        source,
-    })?;
-    let web_listener = tokio::net::TcpListener::from_std(listeners.web).map_err(|source| StartError::Bind {
-        field: "web.listen",
-        address: web_address,
-        source,
-    })?;
-    let federation_listener =
-        tokio::net::TcpListener::from_std(listeners.federation).map_err(|source| StartError::Bind {
-            field: "federation.listen",
-            address: federation_address,
+    let web_address = listeners
+        .web
+        .local_addr()
+        .map_err(|source| StartError::Bind {
+            field: "web.listen",
+            address: state.config.web_listen,
             source,
+        })?;
+    let federation_address =
+        listeners
+            .federation
+            .local_addr()
+            .map_err(|source| StartError::Bind {
+                field: "federation.listen",
+                address: state.config.federation_listen,
+                source,
+            })?;
+    let web_listener =
+        tokio::net::TcpListener::from_std(listeners.web).map_err(|source| StartError::Bind {
+            field: "web.listen",
+            address: web_address,
+            source,
+        })?;
+    let federation_listener =
+        tokio::net::TcpListener::from_std(listeners.federation).map_err(|source| {
+            StartError::Bind {
+                field: "federation.listen",
+                address: federation_address,
+                source,
+            }
         })?;
 
     let (shutdown, shutdown_receiver) = watch::channel(false);

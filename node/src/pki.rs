@@ -16,7 +16,9 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use zhibao_certs::{CertificateAuthority, IssuedCertificate, LeafRequest, LeafUsage, RevokedSerial};
+use zhibao_certs::{
+    CertificateAuthority, IssuedCertificate, LeafRequest, LeafUsage, RevokedSerial,
+};
 use zhibao_federation_protocol::NodeIdentity;
 
 use crate::clock::Timestamp;
@@ -113,8 +115,11 @@ impl CaFolder {
             source,
         })?;
         let not_before = now.unix_seconds() - DAY_SECONDS;
-        let authority =
-            CertificateAuthority::generate(common_name, not_before, now.unix_seconds() + CA_VALIDITY_DAYS * DAY_SECONDS)?;
+        let authority = CertificateAuthority::generate(
+            common_name,
+            not_before,
+            now.unix_seconds() + CA_VALIDITY_DAYS * DAY_SECONDS,
+        )?;
         zhibao_certs::write_private_pem(&dir.join("ca.key"), authority.key_pem())?;
         zhibao_certs::write_public_pem(&dir.join("ca.pem"), authority.cert_pem())?;
         let mut folder = CaFolder {
@@ -132,12 +137,16 @@ impl CaFolder {
 
     /// Opens an existing CA folder.
     pub fn open(dir: &Path) -> Result<CaFolder, PkiError> {
-        let authority = CertificateAuthority::from_pem(&read_file(&dir.join("ca.pem"))?, &read_file(&dir.join("ca.key"))?)?;
+        let authority = CertificateAuthority::from_pem(
+            &read_file(&dir.join("ca.pem"))?,
+            &read_file(&dir.join("ca.key"))?,
+        )?;
         let ledger_path = dir.join("ledger.json");
-        let ledger: Ledger = serde_json::from_str(&read_file(&ledger_path)?).map_err(|error| PkiError::Ledger {
-            path: ledger_path.clone(),
-            reason: error.to_string(),
-        })?;
+        let ledger: Ledger =
+            serde_json::from_str(&read_file(&ledger_path)?).map_err(|error| PkiError::Ledger {
+                path: ledger_path.clone(),
+                reason: error.to_string(),
+            })?;
         Ok(CaFolder {
             dir: dir.to_path_buf(),
             authority,
@@ -167,10 +176,11 @@ impl CaFolder {
 
     fn save_ledger(&self) -> Result<(), PkiError> {
         let path = self.dir.join("ledger.json");
-        let text = serde_json::to_string_pretty(&self.ledger).map_err(|error| PkiError::Ledger {
-            path: path.clone(),
-            reason: error.to_string(),
-        })?;
+        let text =
+            serde_json::to_string_pretty(&self.ledger).map_err(|error| PkiError::Ledger {
+                path: path.clone(),
+                reason: error.to_string(),
+            })?;
         // why: the ledger is what keeps serials unique; written atomically like the keys
         zhibao_certs::write_public_pem(&path, &text)?;
         Ok(())
@@ -190,13 +200,18 @@ impl CaFolder {
         validity_days: i64,
         now: Timestamp,
     ) -> Result<IssuedCertificate, PkiError> {
-        let (ip_addresses, dns_names): (Vec<String>, Vec<String>) =
-            hosts.iter().cloned().partition(|host| host.parse::<IpAddr>().is_ok());
+        let (ip_addresses, dns_names): (Vec<String>, Vec<String>) = hosts
+            .iter()
+            .cloned()
+            .partition(|host| host.parse::<IpAddr>().is_ok());
         let request = LeafRequest {
             common_name: identity.conventional_name(),
             san_uris: vec![identity.to_uri()],
             dns_names,
-            ip_addresses: ip_addresses.iter().filter_map(|ip| ip.parse().ok()).collect(),
+            ip_addresses: ip_addresses
+                .iter()
+                .filter_map(|ip| ip.parse().ok())
+                .collect(),
             serial: self.next_serial(),
             not_before: now.unix_seconds() - DAY_SECONDS,
             not_after: now.unix_seconds() + validity_days * DAY_SECONDS,
@@ -206,12 +221,20 @@ impl CaFolder {
     }
 
     /// Issues a certificate from a full request (the serial is assigned here).
-    pub fn issue_leaf(&mut self, mut request: LeafRequest, now: Timestamp) -> Result<IssuedCertificate, PkiError> {
+    pub fn issue_leaf(
+        &mut self,
+        mut request: LeafRequest,
+        now: Timestamp,
+    ) -> Result<IssuedCertificate, PkiError> {
         request.serial = self.next_serial();
         self.issue_and_record(&request, now)
     }
 
-    fn issue_and_record(&mut self, request: &LeafRequest, now: Timestamp) -> Result<IssuedCertificate, PkiError> {
+    fn issue_and_record(
+        &mut self,
+        request: &LeafRequest,
+        now: Timestamp,
+    ) -> Result<IssuedCertificate, PkiError> {
         let issued = self.authority.issue(request)?;
         self.ledger.issued.push(LedgerEntry {
             serial: request.serial,
@@ -266,7 +289,11 @@ impl CaFolder {
 }
 
 /// Writes an issued certificate as `{dir}/{stem}.pem` and `{dir}/{stem}.key` (0600).
-pub fn write_issued(dir: &Path, stem: &str, issued: &IssuedCertificate) -> Result<(PathBuf, PathBuf), PkiError> {
+pub fn write_issued(
+    dir: &Path,
+    stem: &str,
+    issued: &IssuedCertificate,
+) -> Result<(PathBuf, PathBuf), PkiError> {
     std::fs::create_dir_all(dir).map_err(|source| PkiError::Io {
         path: dir.to_path_buf(),
         source,

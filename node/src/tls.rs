@@ -79,37 +79,69 @@ impl TlsMaterial {
             ca_pem: read_field("tls.ca_cert", &files.ca_cert)?,
             cert_pem: read_field("tls.cert", &files.cert)?,
             key_pem: read_field("tls.key", &files.key)?,
-            crl_pem: files.crl.as_ref().map(|path| read_field("tls.crl", path)).transpose()?,
+            crl_pem: files
+                .crl
+                .as_ref()
+                .map(|path| read_field("tls.crl", path))
+                .transpose()?,
         })
     }
 
     /// The identity in this node's own certificate.
     pub fn own_identity(&self) -> Result<Option<NodeIdentity>, TlsSetupError> {
-        let details = zhibao_certs::certificate_details_from_pem(&self.cert_pem)
-            .map_err(|source| TlsSetupError::Certs { field: "tls.cert", source })?;
+        let details =
+            zhibao_certs::certificate_details_from_pem(&self.cert_pem).map_err(|source| {
+                TlsSetupError::Certs {
+                    field: "tls.cert",
+                    source,
+                }
+            })?;
         Ok(identity_from_san_uris(&details.san_uris))
     }
 
     /// Server config for the web listener: no client certificate requested.
     pub fn web_server_config(&self) -> Result<rustls::ServerConfig, TlsSetupError> {
-        zhibao_certs::server_config(&self.ca_pem, &self.cert_pem, &self.key_pem, ClientAuthPolicy::None)
-            .map_err(|source| TlsSetupError::Certs { field: "tls.cert", source })
+        zhibao_certs::server_config(
+            &self.ca_pem,
+            &self.cert_pem,
+            &self.key_pem,
+            ClientAuthPolicy::None,
+        )
+        .map_err(|source| TlsSetupError::Certs {
+            field: "tls.cert",
+            source,
+        })
     }
 
     /// Server config for the federation listener: client certificate of our CA required, CRL checked.
     pub fn federation_server_config(&self) -> Result<rustls::ServerConfig, TlsSetupError> {
         let crls = match &self.crl_pem {
-            Some(pem) => zhibao_certs::parse_crls_pem(pem).map_err(|source| TlsSetupError::Certs { field: "tls.crl", source })?,
+            Some(pem) => {
+                zhibao_certs::parse_crls_pem(pem).map_err(|source| TlsSetupError::Certs {
+                    field: "tls.crl",
+                    source,
+                })?
+            }
             None => Vec::new(),
         };
-        zhibao_certs::server_config(&self.ca_pem, &self.cert_pem, &self.key_pem, ClientAuthPolicy::Required { crls })
-            .map_err(|source| TlsSetupError::Certs { field: "tls.cert", source })
+        zhibao_certs::server_config(
+            &self.ca_pem,
+            &self.cert_pem,
+            &self.key_pem,
+            ClientAuthPolicy::Required { crls },
+        )
+        .map_err(|source| TlsSetupError::Certs {
+            field: "tls.cert",
+            source,
+        })
     }
 }
 
 /// The first `zhibao://node/...` SAN URI of a certificate, as an identity.
 pub fn identity_from_san_uris(san_uris: &[String]) -> Option<NodeIdentity> {
-    san_uris.iter().find_map(|uri| NodeIdentity::from_uri(uri).ok())
+    san_uris
+        .iter()
+        .find_map(|uri| NodeIdentity::from_uri(uri).ok())
 }
 
 /// The verified client certificate of a federation connection, attached to
@@ -193,30 +225,37 @@ pub async fn serve(
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let tls_stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(error)) => {
-                    tracing::info!(%remote, %error, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(%remote, "TLS handshake timed out");
-                    return;
-                }
-            };
+            let tls_stream =
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(stream)) => stream,
+                    Ok(Err(error)) => {
+                        tracing::info!(%remote, %error, "TLS handshake refused");
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::info!(%remote, "TLS handshake timed out");
+                        return;
+                    }
+                };
             let peer = match peer_certificates {
                 PeerCertificates::Ignore => None,
-                PeerCertificates::Attach => verified_peer(tls_stream.get_ref().1.peer_certificates()),
-            };
-            let service = router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(axum::body::Body::new);
-                if let Some(peer) = &peer {
-                    request.extensions_mut().insert(peer.clone());
+                PeerCertificates::Attach => {
+                    verified_peer(tls_stream.get_ref().1.peer_certificates())
                 }
-                request
-            });
+            };
+            let service =
+                router.map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let mut request = request.map(axum::body::Body::new);
+                    if let Some(peer) = &peer {
+                        request.extensions_mut().insert(peer.clone());
+                    }
+                    request
+                });
             let connection = ConnectionBuilder::new(TokioExecutor::new())
-                .serve_connection_with_upgrades(TokioIo::new(tls_stream), TowerToHyperService::new(service))
+                .serve_connection_with_upgrades(
+                    TokioIo::new(tls_stream),
+                    TowerToHyperService::new(service),
+                )
                 .into_owned();
             if let Err(error) = watcher.watch(connection).await {
                 tracing::debug!(%remote, %error, "connection ended with an error");
@@ -228,7 +267,9 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;
 }
 
-fn verified_peer(certificates: Option<&[rustls_pki_types::CertificateDer<'static>]>) -> Option<VerifiedPeer> {
+fn verified_peer(
+    certificates: Option<&[rustls_pki_types::CertificateDer<'static>]>,
+) -> Option<VerifiedPeer> {
     let leaf = certificates?.first()?;
     match zhibao_certs::certificate_details(leaf.as_ref()) {
         Ok(details) => Some(VerifiedPeer {

@@ -1,1 +1,10 @@
+//! The one integration-test binary. Each module is a scenario against real
+//! nodes over real sockets and real TLS; see `tests/src/lib.rs` for the kit.
 
+// why: test code may unwrap and panic; a failure should stop the test with its message
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod durability;
+mod federation_tls;
+mod node_start;

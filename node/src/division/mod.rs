@@ -112,8 +112,11 @@ fn load_table(csv: &str) -> DivisionTable {
         let [code, kind, name, parent] = fields.as_slice() else {
             continue;
         };
-        let (Some(code), Some(kind), Some(parent)) = (parse_six_digits(code), parse_kind(kind), parse_six_digits(parent))
-        else {
+        let (Some(code), Some(kind), Some(parent)) = (
+            parse_six_digits(code),
+            parse_kind(kind),
+            parse_six_digits(parent),
+        ) else {
             continue;
         };
         if code == parent {
@@ -154,7 +157,8 @@ impl DivisionCode {
 
     /// Parses and checks that the division exists.
     pub fn parse(text: &str) -> Result<DivisionCode, DivisionError> {
-        let digits = parse_six_digits(text).ok_or_else(|| DivisionError::Malformed(text.to_string()))?;
+        let digits =
+            parse_six_digits(text).ok_or_else(|| DivisionError::Malformed(text.to_string()))?;
         let code = DivisionCode(digits);
         if TABLE.by_code.contains_key(&code) {
             Ok(code)
@@ -169,12 +173,14 @@ impl DivisionCode {
 
     /// The kind of division (always known: codes are only built for table rows).
     pub fn kind(self) -> DivisionKind {
-        self.division().map_or(DivisionKind::County, |division| division.kind)
+        self.division()
+            .map_or(DivisionKind::County, |division| division.kind)
     }
 
     /// Chinese name, e.g. 江苏省.
     pub fn name_zh(self) -> &'static str {
-        self.division().map_or("", |division| division.name_zh.as_str())
+        self.division()
+            .map_or("", |division| division.name_zh.as_str())
     }
 
     /// The division directly above; `None` for the nation.
@@ -243,7 +249,9 @@ pub fn all_of_kind(kind: DivisionKind) -> Vec<DivisionCode> {
     let mut codes: Vec<DivisionCode> = TABLE
         .by_code
         .values()
-        .filter(|division| division.kind == kind || (kind == DivisionKind::County && division.also_county_level))
+        .filter(|division| {
+            division.kind == kind || (kind == DivisionKind::County && division.also_county_level)
+        })
         .map(|division| division.code)
         .collect();
     codes.sort();

@@ -25,7 +25,9 @@ fn parse_refuses_malformed_and_unknown_codes() {
         let parsed = DivisionCode::parse(text);
         match expected {
             Ok(()) => assert!(parsed.is_ok(), "{text}"),
-            Err("Malformed") => assert!(matches!(parsed, Err(DivisionError::Malformed(_))), "{text}"),
+            Err("Malformed") => {
+                assert!(matches!(parsed, Err(DivisionError::Malformed(_))), "{text}")
+            }
             Err(_) => assert!(matches!(parsed, Err(DivisionError::Unknown(_))), "{text}"),
         }
     }
@@ -68,7 +70,11 @@ fn children_and_path() {
     let jiangsu_cities = code("320000").children();
     assert_eq!(jiangsu_cities.len(), 13);
     assert!(jiangsu_cities.contains(&code("320500")));
-    let path: Vec<String> = code("320102").path_from_nation().iter().map(ToString::to_string).collect();
+    let path: Vec<String> = code("320102")
+        .path_from_nation()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(path, ["000000", "320000", "320100", "320102"]);
 }
 
@@ -76,6 +82,9 @@ fn children_and_path() {
 fn serde_round_trip_checks_existence() {
     let json = serde_json::to_string(&code("320500")).unwrap();
     assert_eq!(json, "\"320500\"");
-    assert_eq!(serde_json::from_str::<DivisionCode>(&json).unwrap(), code("320500"));
+    assert_eq!(
+        serde_json::from_str::<DivisionCode>(&json).unwrap(),
+        code("320500")
+    );
     assert!(serde_json::from_str::<DivisionCode>("\"999999\"").is_err());
 }

@@ -39,7 +39,10 @@ pub struct PeerNode {
 impl FromRequestParts<Arc<NodeState>> for PeerNode {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &Arc<NodeState>) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<NodeState>,
+    ) -> Result<Self, Self::Rejection> {
         check_protocol_header(parts)?;
         let verified = parts
             .extensions
@@ -48,7 +51,9 @@ impl FromRequestParts<Arc<NodeState>> for PeerNode {
         let identity = verified
             .identity
             .clone()
-            .ok_or(ApiError::PeerWithoutIdentity { serial: verified.serial })?;
+            .ok_or(ApiError::PeerWithoutIdentity {
+                serial: verified.serial,
+            })?;
         if state.config.peer(&identity).is_none() {
             tracing::warn!(peer = %identity, serial = verified.serial, "refused a node that is not a configured peer");
             return Err(ApiError::PeerNotConfigured {
@@ -66,7 +71,10 @@ fn check_protocol_header(parts: &Parts) -> Result<(), ApiError> {
         return Ok(());
     };
     let text = value.to_str().unwrap_or_default();
-    let theirs: u32 = text.trim().parse().map_err(|_| ApiError::BadProtocolHeader(text.to_string()))?;
+    let theirs: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadProtocolHeader(text.to_string()))?;
     zhibao_federation_protocol::check_protocol_version(theirs)?;
     Ok(())
 }

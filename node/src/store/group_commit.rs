@@ -33,7 +33,9 @@ impl GroupCommit {
 
     pub(super) async fn flush(&self) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.requests.send(reply).map_err(|_| StoreError::ShuttingDown)?;
+        self.requests
+            .send(reply)
+            .map_err(|_| StoreError::ShuttingDown)?;
         match answer.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err(StoreError::Engine(reason)),

@@ -90,7 +90,9 @@ pub trait Record: Serialize + DeserializeOwned {
     /// Decodes a record of an older format version. The default refuses.
     fn decode_older_format(format_version: u8, body: &[u8]) -> Result<Self, String> {
         let _ = body;
-        Err(format!("format version {format_version} is not readable by this build"))
+        Err(format!(
+            "format version {format_version} is not readable by this build"
+        ))
     }
 }
 
@@ -162,7 +164,9 @@ impl Store {
         self.commit_durable().await?;
         match probe.get(b"probe")? {
             Some(read) if read.as_ref() == marker => Ok(()),
-            _ => Err(StoreError::Engine("the health probe read back a different value".to_string())),
+            _ => Err(StoreError::Engine(
+                "the health probe read back a different value".to_string(),
+            )),
         }
     }
 
@@ -184,7 +188,10 @@ impl Store {
     {
         use sled::Transactional;
         use sled::transaction::{ConflictableTransactionError, TransactionError};
-        let raw: Vec<sled::Tree> = trees.iter().map(|handle| handle.raw_tree().clone()).collect();
+        let raw: Vec<sled::Tree> = trees
+            .iter()
+            .map(|handle| handle.raw_tree().clone())
+            .collect();
         let names: Vec<&'static str> = trees.iter().map(|handle| handle.tree_name()).collect();
         let outcome = raw.as_slice().transaction(|transactional_trees| {
             let transaction = Transaction {
@@ -199,7 +206,9 @@ impl Store {
         match outcome {
             Ok(value) => Ok(value),
             Err(TransactionError::Abort(domain_error)) => Err(domain_error),
-            Err(TransactionError::Storage(engine_error)) => Err(E::from(StoreError::from(engine_error))),
+            Err(TransactionError::Storage(engine_error)) => {
+                Err(E::from(StoreError::from(engine_error)))
+            }
         }
     }
 }
@@ -323,9 +332,11 @@ impl<V: Record> Tree<V> {
 
     /// Writes the record only if the key is absent; returns false when it was present.
     pub fn insert_if_absent(&self, key: &[u8], value: &V) -> Result<bool, StoreError> {
-        let swapped = self
-            .tree
-            .compare_and_swap(key, None as Option<&[u8]>, Some(encode(self.name, value)?))?;
+        let swapped = self.tree.compare_and_swap(
+            key,
+            None as Option<&[u8]>,
+            Some(encode(self.name, value)?),
+        )?;
         Ok(swapped.is_ok())
     }
 
@@ -336,7 +347,10 @@ impl<V: Record> Tree<V> {
     }
 
     /// All records whose key starts with `prefix`, in key order.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, V), StoreError>> + '_ {
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, V), StoreError>> + '_ {
         self.tree.scan_prefix(prefix).map(|entry| {
             let (key, bytes) = entry?;
             Ok((key.to_vec(), decode(self.name, &bytes)?))
@@ -344,7 +358,10 @@ impl<V: Record> Tree<V> {
     }
 
     /// All records with keys in `start..` in key order.
-    pub fn range_from(&self, start: &[u8]) -> impl Iterator<Item = Result<(Vec<u8>, V), StoreError>> + '_ {
+    pub fn range_from(
+        &self,
+        start: &[u8],
+    ) -> impl Iterator<Item = Result<(Vec<u8>, V), StoreError>> + '_ {
         self.tree.range(start..).map(|entry| {
             let (key, bytes) = entry?;
             Ok((key.to_vec(), decode(self.name, &bytes)?))
@@ -378,7 +395,9 @@ pub struct Transaction<'a> {
 
 impl std::fmt::Debug for Transaction<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Transaction").field("trees", &self.names).finish()
+        f.debug_struct("Transaction")
+            .field("trees", &self.names)
+            .finish()
     }
 }
 
@@ -446,7 +465,12 @@ impl Transaction<'_> {
     }
 
     /// Writes a record inside the transaction.
-    pub fn insert<V: Record>(&self, tree: &Tree<V>, key: &[u8], value: &V) -> Result<(), TxFailure> {
+    pub fn insert<V: Record>(
+        &self,
+        tree: &Tree<V>,
+        key: &[u8],
+        value: &V,
+    ) -> Result<(), TxFailure> {
         let index = self.position(tree)?;
         self.trees[index].insert(key, encode(tree.name, value)?)?;
         Ok(())

@@ -34,12 +34,25 @@ async fn records_round_trip_and_survive_reopen() {
     {
         let store = Store::open(folder.path()).unwrap();
         let tree = store.tree::<Sample>("sample_by_name").unwrap();
-        tree.insert(b"a", &Sample { name: "甲".into(), count: 1 }).unwrap();
+        tree.insert(
+            b"a",
+            &Sample {
+                name: "甲".into(),
+                count: 1,
+            },
+        )
+        .unwrap();
         store.commit_durable().await.unwrap();
     }
     let store = Store::open(folder.path()).unwrap();
     let tree = store.tree::<Sample>("sample_by_name").unwrap();
-    assert_eq!(tree.get(b"a").unwrap(), Some(Sample { name: "甲".into(), count: 1 }));
+    assert_eq!(
+        tree.get(b"a").unwrap(),
+        Some(Sample {
+            name: "甲".into(),
+            count: 1
+        })
+    );
     assert_eq!(store.schema_version().unwrap(), CURRENT_SCHEMA_VERSION);
 }
 
@@ -51,7 +64,13 @@ async fn older_record_formats_are_migrated_and_newer_refused() {
     let mut old = vec![1u8];
     old.extend_from_slice(b"\"old\"");
     tree.tree.insert(b"old", old).unwrap();
-    assert_eq!(tree.get(b"old").unwrap(), Some(Sample { name: "old".into(), count: 0 }));
+    assert_eq!(
+        tree.get(b"old").unwrap(),
+        Some(Sample {
+            name: "old".into(),
+            count: 0
+        })
+    );
     let mut newer = vec![9u8];
     newer.extend_from_slice(b"{}");
     tree.tree.insert(b"new", newer).unwrap();
@@ -68,7 +87,10 @@ async fn a_newer_schema_on_disk_is_refused_with_a_clear_message() {
     }
     let error = Store::open(folder.path()).unwrap_err();
     assert!(matches!(error, StoreError::NewerSchema { .. }));
-    assert!(error.to_string().contains("newer than this program"), "{error}");
+    assert!(
+        error.to_string().contains("newer than this program"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -88,7 +110,10 @@ async fn a_refused_transaction_writes_nothing_in_any_tree() {
     let store = Store::open(folder.path()).unwrap();
     let first = store.tree::<Sample>("first_by_key").unwrap();
     let second = store.tree::<Sample>("second_by_key").unwrap();
-    let sample = Sample { name: "x".into(), count: 7 };
+    let sample = Sample {
+        name: "x".into(),
+        count: 7,
+    };
     let outcome: Result<(), SampleError> = store.transaction(&[&first, &second], |tx| {
         tx.insert(&first, b"k", &sample)?;
         tx.insert(&second, b"k", &sample)?;
@@ -119,7 +144,14 @@ async fn many_concurrent_writers_share_flushes_and_all_complete() {
         writers.push(tokio::spawn(async move {
             for round in 0..20u32 {
                 let key = format!("{writer:03}-{round:03}");
-                tree.insert(key.as_bytes(), &Sample { name: key.clone(), count: round }).unwrap();
+                tree.insert(
+                    key.as_bytes(),
+                    &Sample {
+                        name: key.clone(),
+                        count: round,
+                    },
+                )
+                .unwrap();
                 store.commit_durable().await.unwrap();
             }
         }));

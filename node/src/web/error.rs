@@ -62,7 +62,9 @@ impl ApiError {
     /// Details a client can act on (never internal error text).
     fn details(&self) -> serde_json::Value {
         match self {
-            ApiError::ProtocolVersion(mismatch) => serde_json::json!({"ours": mismatch.ours, "theirs": mismatch.theirs}),
+            ApiError::ProtocolVersion(mismatch) => {
+                serde_json::json!({"ours": mismatch.ours, "theirs": mismatch.theirs})
+            }
             ApiError::PeerNotConfigured { identity } => serde_json::json!({"identity": identity}),
             ApiError::NotFound { path } => serde_json::json!({"path": path}),
             ApiError::StoreUnavailable(_)

@@ -1,0 +1,355 @@
+//! The `zhibao` command line. `main.rs` only calls [`main`]; it lives in the
+//! library so the integration tests can run the very same CLI as a child
+//! process (`tests/src/bin/zhibao_cli.rs`). This is the one module of the
+//! library that uses `anyhow`: it is the program's edge.
+
+use std::path::PathBuf;
+
+use crate::clock::Timestamp;
+use crate::config::NodeConfig;
+use crate::node::NodeListeners;
+use crate::pki::CaFolder;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use zhibao_federation_protocol::{NodeIdentity, NodeLevel};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "zhibao",
+    version,
+    about = "国控源直报 Zhibao: one node of the environmental statistics direct-reporting federation"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one node from its config file.
+    Serve {
+        /// The node's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Run a demo federation (national, province 320000, cities 320100 and 320500) on 127.0.0.1.
+    Demo {
+        /// Keep data here and write DIR/federation.json; a temporary folder otherwise.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Sample survey units per city.
+        #[arg(long, default_value_t = 50)]
+        units_per_city: usize,
+    },
+    /// Make a data folder, a node certificate and a config for one node.
+    Init(InitArgs),
+    /// The federation CA: certificates and revocation.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct InitArgs {
+    /// national, province or city.
+    #[arg(long)]
+    level: NodeLevel,
+    /// The division code the bureau serves (000000 for national).
+    #[arg(long)]
+    division: String,
+    /// The node's folder (created); config goes to DIR/node.toml.
+    #[arg(long)]
+    dir: PathBuf,
+    /// The CA folder made by `zhibao certs init-ca`.
+    #[arg(long)]
+    ca_dir: PathBuf,
+    /// Web listener address.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    web_listen: String,
+    /// Federation listener address.
+    #[arg(long, default_value = "0.0.0.0:9443")]
+    federation_listen: String,
+    /// The parent's federation URL (province and city nodes).
+    #[arg(long)]
+    parent_url: Option<String>,
+    /// DNS names and IP addresses this node is reached at (repeat).
+    #[arg(long = "host", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string()])]
+    hosts: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CertsCommand {
+    /// Create the national root CA in a folder.
+    InitCa {
+        /// The CA folder (ca.pem, ca.key, ledger.json, crl.pem).
+        #[arg(long)]
+        dir: PathBuf,
+        /// The CA's common name.
+        #[arg(long, default_value = "Zhibao federation root CA")]
+        name: String,
+    },
+    /// Issue (or renew) a node certificate.
+    IssueNode {
+        /// The CA folder.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// national, province or city.
+        #[arg(long)]
+        level: NodeLevel,
+        /// Division code.
+        #[arg(long)]
+        division: String,
+        /// DNS names and IP addresses the node is reached at (repeat).
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        /// Where to write NAME.pem and NAME.key.
+        #[arg(long)]
+        out: PathBuf,
+        /// Validity in days.
+        #[arg(long, default_value_t = 730)]
+        days: i64,
+    },
+    /// Revoke a certificate by serial and publish a new crl.pem.
+    Revoke {
+        /// The CA folder.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// The serial (see ledger.json).
+        #[arg(long)]
+        serial: u64,
+    },
+}
+
+fn node_identity(level: NodeLevel, division: &str) -> anyhow::Result<NodeIdentity> {
+    let code = crate::division::DivisionCode::parse(division)?;
+    Ok(NodeIdentity::new(level, &code.to_string())?)
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    // why: reqwest and rustls panic at the first TLS use if no provider is installed; ring, not aws-lc-rs
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("zhibao: cannot start the runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // One line, no backtrace: operators read this.
+            eprintln!("zhibao: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let now = Timestamp::now_from_system_clock();
+    match command {
+        Command::Serve { config } => serve(config, now).await,
+        Command::Demo {
+            dir,
+            units_per_city,
+        } => demo(dir, units_per_city, now).await,
+        Command::Init(args) => init(args, now),
+        Command::Certs(certs) => run_certs(certs, now),
+    }
+}
+
+async fn wait_for_shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = terminate.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn serve(config_path: PathBuf, now: Timestamp) -> anyhow::Result<()> {
+    let config = NodeConfig::load(&config_path)?;
+    let listeners = NodeListeners::bind(&config)?;
+    let node = crate::node::start(config, listeners, now).await?;
+    println!(
+        "{} web {} federation {}",
+        node.state.config.name,
+        node.web_url(),
+        node.federation_url()
+    );
+    wait_for_shutdown_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn demo(dir: Option<PathBuf>, _units_per_city: usize, now: Timestamp) -> anyhow::Result<()> {
+    let (dir, _temporary) = match dir {
+        Some(dir) => (dir, None),
+        None => {
+            let temporary = tempfile::Builder::new().prefix("zhibao-demo-").tempdir()?;
+            (temporary.path().to_path_buf(), Some(temporary))
+        }
+    };
+    let federation = crate::demo::launch(&dir, &crate::demo::demo_members(), now).await?;
+    let federation_file = federation.write_federation_file()?;
+    print_demo_guide(&federation, &federation_file);
+    wait_for_shutdown_signal().await;
+    federation.shutdown().await;
+    Ok(())
+}
+
+fn print_demo_guide(
+    federation: &crate::demo::RunningFederation,
+    federation_file: &std::path::Path,
+) {
+    println!("国控源直报 Zhibao 演示联邦已启动 / demo federation running");
+    for node in &federation.nodes {
+        let config = &node.state.config;
+        println!(
+            "  {:<16} {} {:<8}  web {}  federation {}",
+            config.name,
+            config.division,
+            config.division.name_zh(),
+            node.web_url(),
+            node.federation_url()
+        );
+    }
+    println!(
+        "根证书 / CA certificate: {}",
+        federation.ca_cert_path().display()
+    );
+    println!(
+        "  curl --cacert {} {}/healthz",
+        federation.ca_cert_path().display(),
+        federation
+            .nodes
+            .first()
+            .map(|node| node.web_url())
+            .unwrap_or_default()
+    );
+    println!("联邦描述 / federation file: {}", federation_file.display());
+    println!("按 Ctrl-C 停止 / press Ctrl-C to stop");
+}
+
+fn init(args: InitArgs, now: Timestamp) -> anyhow::Result<()> {
+    let identity = node_identity(args.level, &args.division)?;
+    let mut ca = CaFolder::open(&args.ca_dir)
+        .with_context(|| format!("--ca-dir {}", args.ca_dir.display()))?;
+    std::fs::create_dir_all(args.dir.join("data"))?;
+    let issued = ca.issue_node(&identity, &args.hosts, 730, now)?;
+    crate::pki::write_issued(&args.dir, "node", &issued)?;
+    zhibao_certs::write_public_pem(&args.dir.join("ca.pem"), ca.ca_cert_pem())?;
+    std::fs::copy(ca.crl_path(), args.dir.join("crl.pem"))?;
+    let code = crate::division::DivisionCode::parse(&args.division)?;
+    let parent = match (args.level.parent_level(), code.parent()) {
+        (Some(parent_level), Some(parent_division)) => Some(crate::config::PeerSection {
+            url: args
+                .parent_url
+                .clone()
+                .context("--parent-url is required for a province or city node")?,
+            identity: NodeIdentity::new(parent_level, &parent_division.to_string())?.to_uri(),
+        }),
+        _ => None,
+    };
+    let file = crate::config::ConfigFile {
+        version: crate::config::CONFIG_VERSION,
+        name: identity.conventional_name(),
+        level: args.level.to_string(),
+        division: args.division.clone(),
+        data_dir: PathBuf::from("data"),
+        web: crate::config::WebSection {
+            listen: args.web_listen,
+        },
+        federation: crate::config::FederationSection {
+            listen: args.federation_listen,
+        },
+        tls: crate::config::TlsSection {
+            ca_cert: PathBuf::from("ca.pem"),
+            cert: PathBuf::from("node.pem"),
+            key: PathBuf::from("node.key"),
+            crl: Some(PathBuf::from("crl.pem")),
+        },
+        parent,
+        children: Vec::new(),
+    };
+    let config_path = args.dir.join("node.toml");
+    std::fs::write(&config_path, file.to_commented_toml())?;
+    NodeConfig::load(&config_path)?;
+    println!(
+        "{} initialised: config {}",
+        identity.conventional_name(),
+        config_path.display()
+    );
+    println!(
+        "add [[children]] sections for the nodes below it, then: zhibao serve --config {}",
+        config_path.display()
+    );
+    Ok(())
+}
+
+fn run_certs(command: CertsCommand, now: Timestamp) -> anyhow::Result<()> {
+    match command {
+        CertsCommand::InitCa { dir, name } => {
+            let ca = CaFolder::init(&dir, &name, now)?;
+            println!(
+                "CA created: {} (keep {} offline, mode 0600)",
+                ca.ca_cert_path().display(),
+                dir.join("ca.key").display()
+            );
+        }
+        CertsCommand::IssueNode {
+            ca_dir,
+            level,
+            division,
+            hosts,
+            out,
+            days,
+        } => {
+            let identity = node_identity(level, &division)?;
+            let mut ca = CaFolder::open(&ca_dir)?;
+            let issued = ca.issue_node(&identity, &hosts, days, now)?;
+            let (cert, key) =
+                crate::pki::write_issued(&out, &identity.conventional_name(), &issued)?;
+            println!(
+                "issued {} serial {}: {} {}",
+                identity,
+                ca.ledger().last_serial,
+                cert.display(),
+                key.display()
+            );
+        }
+        CertsCommand::Revoke { ca_dir, serial } => {
+            let mut ca = CaFolder::open(&ca_dir)?;
+            ca.revoke(serial, now)?;
+            println!(
+                "revoked serial {serial}; distribute {} to every node",
+                ca.crl_path().display()
+            );
+        }
+    }
+    Ok(())
+}
