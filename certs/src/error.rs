@@ -41,6 +41,10 @@ pub enum CertsError {
     #[error("certificate generation failed: {0}")]
     Generate(String),
 
+    /// A signature does not match the signed bytes and the signer's certificate.
+    #[error("the signature does not match the signed content and the signer's certificate")]
+    BadSignature,
+
     /// A CA private key does not belong to the CA certificate it was loaded with.
     #[error("the CA private key does not match the public key of the CA certificate")]
     KeyMismatch,

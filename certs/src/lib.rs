@@ -12,6 +12,7 @@ mod ca;
 mod details;
 mod error;
 mod pem;
+mod signing;
 mod tls;
 
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use pem::{
     parse_certificates_pem, parse_crls_pem, parse_private_key_pem, write_private_pem,
     write_public_pem,
 };
+pub use signing::{CertificateChecker, NodeSigner, verify_signature};
 pub use tls::{ClientAuthPolicy, client_config, server_config};
 
 /// Re-exported so that callers name the same DER types as this crate's signatures.

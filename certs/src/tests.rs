@@ -469,3 +469,88 @@ fn public_types_are_thread_safe() {
     assert_send_sync::<CertificateAuthority>();
     assert_send_sync::<CertsError>();
 }
+
+mod signing_tests {
+    use crate::*;
+
+    fn now() -> UnixSeconds {
+        #[allow(clippy::disallowed_methods)] // why: webpki checks validity against the real clock
+        let seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        seconds as i64
+    }
+
+    fn node(ca: &CertificateAuthority, serial: u64, not_after: UnixSeconds) -> IssuedCertificate {
+        ca.issue(&LeafRequest {
+            common_name: "city-320100".into(),
+            san_uris: vec!["zhibao://node/city/320100".into()],
+            dns_names: vec![],
+            ip_addresses: vec![],
+            serial,
+            not_before: now() - 86_400 * 10,
+            not_after,
+            usage: LeafUsage::Node,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn signatures_verify_and_any_altered_byte_is_detected() {
+        let ca = CertificateAuthority::generate("ca", now() - 100, now() + 86_400).unwrap();
+        let issued = node(&ca, 5, now() + 3_600);
+        let signer = NodeSigner::new(&issued.cert_pem, &issued.key_pem).unwrap();
+        let message = b"zhibao envelope bytes".to_vec();
+        let signature = signer.sign(&message).unwrap();
+        verify_signature(&issued.cert_pem, &message, &signature).unwrap();
+        for index in 0..message.len() {
+            let mut altered = message.clone();
+            altered[index] ^= 1;
+            assert!(matches!(
+                verify_signature(&issued.cert_pem, &altered, &signature),
+                Err(CertsError::BadSignature)
+            ));
+        }
+        let mut altered_signature = signature.clone();
+        let last = altered_signature.len() - 1;
+        altered_signature[last] ^= 1;
+        assert!(verify_signature(&issued.cert_pem, &message, &altered_signature).is_err());
+        // Another key's certificate does not verify it.
+        let other = node(&ca, 6, now() + 3_600);
+        assert!(verify_signature(&other.cert_pem, &message, &signature).is_err());
+    }
+
+    #[test]
+    fn the_checker_refuses_other_cas_expired_and_revoked_certificates() {
+        let ca = CertificateAuthority::generate("ca", now() - 100, now() + 86_400).unwrap();
+        let good = node(&ca, 7, now() + 3_600);
+        let expired = node(&ca, 8, now() - 86_400);
+        let revoked = node(&ca, 9, now() + 3_600);
+        let crl = ca
+            .revocation_list(
+                &[RevokedSerial {
+                    serial: 9,
+                    revoked_at: now() - 10,
+                }],
+                1,
+                now() - 60,
+                now() + 3_600,
+            )
+            .unwrap();
+        let checker =
+            CertificateChecker::new(ca.cert_pem(), parse_crls_pem(&crl).unwrap()).unwrap();
+        let details = checker.check(&good.cert_pem, now()).unwrap();
+        assert_eq!(details.san_uris, ["zhibao://node/city/320100"]);
+        assert!(checker.check(&expired.cert_pem, now()).is_err());
+        let revoked_error = checker.check(&revoked.cert_pem, now()).unwrap_err();
+        assert!(
+            revoked_error.to_string().to_lowercase().contains("revoked"),
+            "{revoked_error}"
+        );
+        let other_ca =
+            CertificateAuthority::generate("other", now() - 100, now() + 86_400).unwrap();
+        let stranger = node(&other_ca, 7, now() + 3_600);
+        assert!(checker.check(&stranger.cert_pem, now()).is_err());
+    }
+}
