@@ -214,7 +214,13 @@ async fn demo(dir: Option<PathBuf>, _units_per_city: usize, now: Timestamp) -> a
             (temporary.path().to_path_buf(), Some(temporary))
         }
     };
-    let federation = crate::demo::launch(&dir, &crate::demo::demo_members(), now).await?;
+    let federation = crate::demo::launch(
+        &dir,
+        &crate::demo::demo_members(),
+        &crate::demo::LaunchOptions::demo(),
+        now,
+    )
+    .await?;
     let federation_file = federation.write_federation_file()?;
     print_demo_guide(&federation, &federation_file);
     wait_for_shutdown_signal().await;
@@ -286,6 +292,7 @@ fn init(args: InitArgs, now: Timestamp) -> anyhow::Result<()> {
         },
         federation: crate::config::FederationSection {
             listen: args.federation_listen,
+            retry_max_ms: 10_000,
         },
         tls: crate::config::TlsSection {
             ca_cert: PathBuf::from("ca.pem"),

@@ -57,6 +57,13 @@ pub struct WebSection {
 pub struct FederationSection {
     /// Address and port to listen on for other nodes, e.g. `0.0.0.0:9443`.
     pub listen: String,
+    /// Longest pause between delivery retries to a peer, in milliseconds (default 10000).
+    #[serde(default = "default_retry_max_ms")]
+    pub retry_max_ms: u64,
+}
+
+fn default_retry_max_ms() -> u64 {
+    10_000
 }
 
 /// `[tls]`
@@ -98,6 +105,8 @@ pub struct NodeConfig {
     pub web_listen: SocketAddr,
     /// Federation listener address.
     pub federation_listen: SocketAddr,
+    /// Longest pause between delivery retries.
+    pub retry_max: std::time::Duration,
     /// Certificate files.
     pub tls: TlsFiles,
     /// The parent node, if any.
@@ -226,6 +235,7 @@ fn resolve(file: ConfigFile, base: &Path) -> Result<NodeConfig, FieldProblem> {
         data_dir: base.join(&file.data_dir),
         web_listen: parse_address("web.listen", &file.web.listen)?,
         federation_listen: parse_address("federation.listen", &file.federation.listen)?,
+        retry_max: resolve_retry_max(file.federation.retry_max_ms)?,
         tls: resolve_tls_files(&file.tls, base)?,
         parent,
         children,
@@ -358,6 +368,17 @@ fn resolve_children(
     Ok(resolved)
 }
 
+fn resolve_retry_max(milliseconds: u64) -> Result<std::time::Duration, FieldProblem> {
+    if (100..=3_600_000).contains(&milliseconds) {
+        Ok(std::time::Duration::from_millis(milliseconds))
+    } else {
+        Err((
+            "federation.retry_max_ms",
+            format!("{milliseconds} is outside 100..=3600000 (0.1 s to 1 hour)"),
+        ))
+    }
+}
+
 fn parse_address(field: &'static str, text: &str) -> Result<SocketAddr, FieldProblem> {
     text.parse().map_err(|_| {
         (
@@ -419,7 +440,14 @@ impl ConfigFile {
         out.push_str("[web]\n# 网页与API监听地址 / HTTPS listener for browsers and scripts\n");
         out.push_str(&format!("listen = {}\n\n", quote(&self.web.listen)));
         out.push_str("[federation]\n# 节点间监听地址 / HTTPS listener for other nodes (client certificates required)\n");
-        out.push_str(&format!("listen = {}\n\n", quote(&self.federation.listen)));
+        out.push_str(&format!("listen = {}\n", quote(&self.federation.listen)));
+        out.push_str(
+            "# 重试最长间隔（毫秒）/ longest pause between delivery retries, milliseconds\n",
+        );
+        out.push_str(&format!(
+            "retry_max_ms = {}\n\n",
+            self.federation.retry_max_ms
+        ));
         out.push_str("[tls]\n# 联邦根证书 / the federation CA certificate, the only root trusted for peers\n");
         out.push_str(&format!("ca_cert = {}\n", path(&self.tls.ca_cert)));
         out.push_str("# 本节点证书与私钥 / this node's certificate and private key (0600)\n");

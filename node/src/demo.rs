@@ -137,11 +137,28 @@ struct PlannedNode {
     federation_listen: String,
 }
 
+/// Settings of a launch that differ between the demo and the tests.
+#[derive(Debug, Clone)]
+pub struct LaunchOptions {
+    /// `federation.retry_max_ms` of every node.
+    pub retry_max_ms: u64,
+}
+
+impl LaunchOptions {
+    /// What `zhibao demo` uses: production-like retry pauses.
+    pub fn demo() -> LaunchOptions {
+        LaunchOptions {
+            retry_max_ms: 10_000,
+        }
+    }
+}
+
 /// Starts `members` as one federation under `dir` (created if needed). A CA
 /// already in `dir/pki` is reused; node certificates are issued afresh.
 pub async fn launch(
     dir: &Path,
     members: &[NodeIdentity],
+    options: &LaunchOptions,
     now: Timestamp,
 ) -> Result<RunningFederation, LaunchError> {
     for (index, member) in members.iter().enumerate() {
@@ -218,6 +235,7 @@ pub async fn launch(
             },
             federation: FederationSection {
                 listen: plan.federation_listen.clone(),
+                retry_max_ms: options.retry_max_ms,
             },
             tls: TlsSection {
                 ca_cert: PathBuf::from("../pki/ca.pem"),

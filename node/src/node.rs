@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 
 use crate::clock::Timestamp;
 use crate::config::NodeConfig;
+use crate::federation::{FederationSetupError, FederationState};
 use crate::store::{Store, StoreError};
 use crate::tls::{PeerCertificates, SwappableServerConfig, TlsMaterial, TlsSetupError};
 
@@ -21,6 +22,8 @@ pub struct NodeState {
     pub config: NodeConfig,
     /// The node's database.
     pub store: Store,
+    /// Outbox, inbox, signing and peer connections.
+    pub federation: FederationState,
 }
 
 /// Why a node did not start. Each names the config field to fix.
@@ -45,6 +48,9 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("data_dir: {0}")]
     Store(#[from] StoreError),
+    /// The federation side could not be set up.
+    #[error(transparent)]
+    Federation(#[from] FederationSetupError),
     /// A listen address could not be bound.
     #[error("{field}: cannot listen on {address}: {source}")]
     Bind {
@@ -178,7 +184,12 @@ pub async fn start(
     let web_tls = SwappableServerConfig::new(material.web_server_config()?);
     let federation_tls = SwappableServerConfig::new(material.federation_server_config()?);
     let store = Store::open(&config.data_dir)?;
-    let state = Arc::new(NodeState { config, store });
+    let federation = FederationState::new(&config, &material, &store)?;
+    let state = Arc::new(NodeState {
+        config,
+        store,
+        federation,
+    });
 
     let web_address = listeners
         .web
@@ -213,7 +224,7 @@ pub async fn start(
         })?;
 
     let (shutdown, shutdown_receiver) = watch::channel(false);
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(crate::tls::serve(
             web_listener,
             web_tls,
@@ -226,9 +237,26 @@ pub async fn start(
             federation_tls,
             crate::federation::routes(state.clone()),
             PeerCertificates::Attach,
-            shutdown_receiver,
+            shutdown_receiver.clone(),
         )),
     ];
+    for peer in state
+        .config
+        .parent
+        .iter()
+        .chain(state.config.children.iter())
+    {
+        let Some(wakeup) = state.federation.wakeup_of(&peer.identity) else {
+            continue;
+        };
+        tasks.push(tokio::spawn(crate::federation::sender::run(
+            state.clone(),
+            peer.identity.clone(),
+            peer.url.clone(),
+            wakeup,
+            shutdown_receiver.clone(),
+        )));
+    }
     tracing::info!(
         node = %state.config.name,
         identity = %state.config.identity,

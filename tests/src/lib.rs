@@ -5,6 +5,7 @@
 // why: test code may unwrap; a failed setup should stop the test with its message
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod proxy;
 pub mod records;
 
 use std::future::Future;
@@ -28,8 +29,13 @@ pub fn install_crypto_provider() {
 #[derive(Debug)]
 pub struct Federation {
     running: Option<RunningFederation>,
+    /// Nodes stopped by [`Federation::stop`], with their configs, to start again.
+    stopped: Vec<zhibao_node::config::NodeConfig>,
     folder: tempfile::TempDir,
 }
+
+/// Retry pauses in tests: short, so healing is quick without sleeping in tests.
+pub const TEST_RETRY_MAX_MS: u64 = 300;
 
 /// `national`, `province-320000`, `city-320100` → identity.
 pub fn identity_of(name: &str) -> NodeIdentity {
@@ -49,12 +55,20 @@ impl Federation {
         install_crypto_provider();
         let folder = tempfile::tempdir().unwrap();
         let members: Vec<NodeIdentity> = names.iter().map(|name| identity_of(name)).collect();
-        let running =
-            zhibao_node::demo::launch(folder.path(), &members, Timestamp::now_from_system_clock())
-                .await
-                .unwrap();
+        let options = zhibao_node::demo::LaunchOptions {
+            retry_max_ms: TEST_RETRY_MAX_MS,
+        };
+        let running = zhibao_node::demo::launch(
+            folder.path(),
+            &members,
+            &options,
+            Timestamp::now_from_system_clock(),
+        )
+        .await
+        .unwrap();
         Federation {
             running: Some(running),
+            stopped: Vec::new(),
             folder,
         }
     }
@@ -99,23 +113,64 @@ impl Federation {
         )
     }
 
-    /// Stops one node cleanly and starts it again on the same ports and data folder.
-    pub async fn restart(&mut self, name: &str) {
+    /// Stops one node cleanly (its ports and data folder are kept for [`Federation::start_again`]).
+    pub async fn stop(&mut self, name: &str) {
         let running = self.running.as_mut().unwrap();
         let index = running
             .nodes
             .iter()
             .position(|node| node.state.config.name == name)
-            .unwrap_or_else(|| panic!("no node {name}"));
+            .unwrap_or_else(|| panic!("no running node {name}"));
         let node = running.nodes.remove(index);
-        let config = node.state.config.clone();
+        self.stopped.push(node.state.config.clone());
         node.shutdown().await;
-        let listeners = zhibao_node::node::NodeListeners::bind(&config).unwrap();
-        let restarted =
-            zhibao_node::node::start(config, listeners, Timestamp::now_from_system_clock())
-                .await
-                .unwrap();
-        running.nodes.insert(index, restarted);
+    }
+
+    /// Starts a stopped node again with its config, changed by `adjust`.
+    pub async fn start_again_with(
+        &mut self,
+        name: &str,
+        adjust: impl FnOnce(&mut zhibao_node::config::NodeConfig),
+    ) {
+        let index = self
+            .stopped
+            .iter()
+            .position(|config| config.name == name)
+            .unwrap_or_else(|| panic!("no stopped node {name}"));
+        let mut config = self.stopped.remove(index);
+        adjust(&mut config);
+        // The data folder's lock is released when the last handle of the old node is gone;
+        // a connection task may hold it for a moment after shutdown.
+        let started = Instant::now();
+        let node = loop {
+            let listeners = zhibao_node::node::NodeListeners::bind(&config).unwrap();
+            match zhibao_node::node::start(
+                config.clone(),
+                listeners,
+                Timestamp::now_from_system_clock(),
+            )
+            .await
+            {
+                Ok(node) => break node,
+                Err(error) if started.elapsed() < DEADLINE => {
+                    eprintln!("start of {name} not yet possible: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("{name} did not start again: {error}"),
+            }
+        };
+        self.running.as_mut().unwrap().nodes.push(node);
+    }
+
+    /// Starts a stopped node again unchanged.
+    pub async fn start_again(&mut self, name: &str) {
+        self.start_again_with(name, |_| {}).await;
+    }
+
+    /// Stops one node cleanly and starts it again on the same ports and data folder.
+    pub async fn restart(&mut self, name: &str) {
+        self.stop(name).await;
+        self.start_again(name).await;
     }
 
     /// Stops every node.
@@ -160,4 +215,80 @@ where
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(200));
     }
+}
+
+/// A registry change from `city` (e.g. `320100`) about unit number `index`,
+/// in one of the city's real counties.
+pub fn registry_change(
+    county: &str,
+    index: u32,
+) -> zhibao_federation_protocol::messages::RegistryChange {
+    use zhibao_federation_protocol::messages::{RegistryChange, RegistryChangeKind, UnitOnTheWire};
+    RegistryChange {
+        change: RegistryChangeKind::Upsert,
+        unit: UnitOnTheWire {
+            credit_code: format!("9132{index:014}"),
+            name: format!("测试企业{index:05}有限公司"),
+            division: county.to_string(),
+            industry: "26".to_string(),
+            classes: vec!["city".to_string()],
+            key_industry: index % 3 == 0,
+        },
+        period: "2025".to_string(),
+    }
+}
+
+/// Queues `count` registry changes from a city node to its parent, numbered from `first`.
+pub async fn queue_registry_changes(node: &NodeHandle, county: &str, first: u32, count: u32) {
+    let parent = node.state.config.parent.clone().unwrap().identity;
+    let messages: Vec<_> = (first..first + count)
+        .map(|index| {
+            zhibao_node::federation::outbound::OutgoingMessage::new(
+                parent.clone(),
+                &registry_change(county, index),
+                vec![],
+            )
+            .unwrap()
+        })
+        .collect();
+    zhibao_node::federation::queue_messages(
+        &node.state,
+        &messages,
+        Timestamp::now_from_system_clock(),
+    )
+    .await
+    .unwrap();
+}
+
+/// The envelopes `node` applied from `sender`, in sequence order.
+pub fn received_from(node: &NodeHandle, sender: &str) -> Vec<zhibao_federation_protocol::Envelope> {
+    let sender = identity_of(sender);
+    node.state
+        .federation
+        .trees
+        .received
+        .scan_prefix(&zhibao_node::federation::store::peer_prefix(&sender))
+        .map(|entry| entry.unwrap().1)
+        .collect()
+}
+
+/// The unit credit codes of the original (city-signed) registry changes `node` received from `sender`, in order.
+pub fn original_units_received(node: &NodeHandle, sender: &str) -> Vec<String> {
+    received_from(node, sender)
+        .iter()
+        .flat_map(|envelope| {
+            envelope
+                .originals()
+                .into_iter()
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .map(|original| {
+            original
+                .decode_payload::<zhibao_federation_protocol::messages::RegistryChange>()
+                .unwrap()
+                .unit
+                .credit_code
+        })
+        .collect()
 }

@@ -40,6 +40,12 @@ pub enum ApiError {
     /// The peer speaks another protocol version.
     #[error(transparent)]
     ProtocolVersion(#[from] VersionMismatch),
+    /// A federation delivery was refused as a whole (the sender keeps it and retries).
+    #[error(transparent)]
+    Inbound(#[from] crate::federation::inbound::InboundError),
+    /// A bug or an unexpected failure; details are in the log.
+    #[error("internal error; the details are in the node's log")]
+    Internal(String),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -56,6 +62,8 @@ impl ApiError {
             ApiError::PeerNotConfigured { .. } => (StatusCode::FORBIDDEN, "FED003"),
             ApiError::ProtocolVersion(_) => (StatusCode::BAD_REQUEST, "FED004"),
             ApiError::BadProtocolHeader(_) => (StatusCode::BAD_REQUEST, "FED005"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
+            ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
         }
     }
 
@@ -67,11 +75,30 @@ impl ApiError {
             }
             ApiError::PeerNotConfigured { identity } => serde_json::json!({"identity": identity}),
             ApiError::NotFound { path } => serde_json::json!({"path": path}),
-            ApiError::StoreUnavailable(_)
+            ApiError::Inbound(crate::federation::inbound::InboundError::Version(mismatch)) => {
+                serde_json::json!({"ours": mismatch.ours, "theirs": mismatch.theirs})
+            }
+            ApiError::Inbound(_)
+            | ApiError::Internal(_)
+            | ApiError::StoreUnavailable(_)
             | ApiError::NoClientCertificate
             | ApiError::PeerWithoutIdentity { .. }
             | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
         }
+    }
+}
+
+fn inbound_status_and_code(
+    error: &crate::federation::inbound::InboundError,
+) -> (StatusCode, &'static str) {
+    use crate::federation::inbound::InboundError;
+    match error {
+        InboundError::SenderMismatch { .. } => (StatusCode::FORBIDDEN, "FED006"),
+        InboundError::WrongReceiver { .. } => (StatusCode::FORBIDDEN, "FED007"),
+        InboundError::Version(_) => (StatusCode::BAD_REQUEST, "FED004"),
+        InboundError::Signature(_) => (StatusCode::BAD_REQUEST, "FED011"),
+        InboundError::PayloadTooNew(_) => (StatusCode::BAD_REQUEST, "FED012"),
+        InboundError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
     }
 }
 

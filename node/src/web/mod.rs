@@ -22,6 +22,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/node", get(node_description))
+        .route("/api/v1/federation/links", get(federation_links))
         .fallback(not_found)
         .with_state(state)
 }
@@ -90,6 +91,15 @@ async fn node_description(State(state): State<Arc<NodeState>>) -> Json<NodeDescr
         protocol_version: zhibao_federation_protocol::PROTOCOL_VERSION,
         software_version: env!("CARGO_PKG_VERSION"),
     })
+}
+
+/// # `GET /api/v1/federation/links`
+/// For each peer: last contact, queued messages, oldest undelivered age, last error.
+async fn federation_links(
+    State(state): State<Arc<NodeState>>,
+) -> Result<Json<Vec<crate::federation::LinkView>>, ApiError> {
+    let now = crate::clock::Timestamp::now_from_system_clock();
+    Ok(Json(crate::federation::link_views(&state, now)?))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

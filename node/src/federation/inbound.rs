@@ -1,0 +1,455 @@
+//! Receiving: check, apply once, record, and only then acknowledge.
+//!
+//! For each envelope of a delivery, in order:
+//! 1. it must come from the TLS-verified peer and be addressed to us, in our
+//!    protocol version — otherwise the whole delivery is refused;
+//! 2. signatures (its own and every forwarded one) must check out against
+//!    the federation CA and CRL — otherwise the delivery is refused and the
+//!    link waits (nothing is lost: the sender keeps it and the operator sees why);
+//! 3. a sequence already handled is acknowledged again and not applied; a gap
+//!    stops the delivery at the gap;
+//! 4. a message the peer may not send (wrong direction, outside its
+//!    jurisdiction, malformed) is refused for good: recorded, logged with the
+//!    peer's identity, and the link goes on;
+//! 5. otherwise it is applied, and its id and the link's sequence are recorded
+//!    in the same transaction.
+//!
+//! The caller flushes the store before answering with the receipt.
+
+use zhibao_certs::CertificateChecker;
+use zhibao_federation_protocol::messages::{
+    Delivery, DeliveryReceipt, Payload, PayloadError, Refusal, RegistryChange,
+};
+use zhibao_federation_protocol::{
+    Direction, Envelope, EnvelopeError, MessageKind, NodeIdentity, SignatureCheck,
+};
+
+use super::outbound::{self, OutgoingMessage, Sealer};
+use super::store::{Counter, FederationTrees, InboxOutcome, peer_sequence_key};
+use crate::clock::Timestamp;
+use crate::config::NodeConfig;
+use crate::division::DivisionCode;
+use crate::store::{Store, StoreError, TxError};
+
+/// Why a whole delivery was refused (the sender keeps the messages and retries).
+#[derive(Debug, thiserror::Error)]
+pub enum InboundError {
+    /// An envelope claims a sender other than the TLS-verified peer.
+    #[error(
+        "message {message_id} claims to come from {claimed}, but the connection is from {peer}"
+    )]
+    SenderMismatch {
+        /// The message.
+        message_id: String,
+        /// Claimed sender.
+        claimed: String,
+        /// Verified peer.
+        peer: String,
+    },
+    /// An envelope is addressed to another node.
+    #[error("message {message_id} is addressed to {receiver}, not to this node ({us})")]
+    WrongReceiver {
+        /// The message.
+        message_id: String,
+        /// Its receiver.
+        receiver: String,
+        /// This node.
+        us: String,
+    },
+    /// Another protocol version.
+    #[error(transparent)]
+    Version(#[from] zhibao_federation_protocol::VersionMismatch),
+    /// A signature or certificate did not check out.
+    #[error(transparent)]
+    Signature(#[from] EnvelopeError),
+    /// A payload version this node cannot read yet.
+    #[error("{0}")]
+    PayloadTooNew(PayloadError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What the receiving side needs.
+#[derive(Debug)]
+pub struct Inbound<'a> {
+    /// This node's config (identity, peers).
+    pub config: &'a NodeConfig,
+    /// The store.
+    pub store: &'a Store,
+    /// Federation trees.
+    pub trees: &'a FederationTrees,
+    /// For relaying onward.
+    pub sealer: &'a Sealer,
+    /// Certificates of this federation, with the current CRL.
+    pub checker: &'a CertificateChecker,
+}
+
+/// Checks signatures against the federation CA and CRL at a given time.
+struct CertificateSignatureCheck<'a> {
+    checker: &'a CertificateChecker,
+    now: Timestamp,
+}
+
+impl SignatureCheck for CertificateSignatureCheck<'_> {
+    fn check(
+        &self,
+        signer: &NodeIdentity,
+        certificate_pem: &str,
+        bytes: &[u8],
+        signature: &[u8],
+    ) -> Result<(), String> {
+        let details = self
+            .checker
+            .check(certificate_pem, self.now.unix_seconds())
+            .map_err(|error| error.to_string())?;
+        let identity = crate::tls::identity_from_san_uris(&details.san_uris);
+        if identity.as_ref() != Some(signer) {
+            return Err(format!(
+                "the certificate (serial {}) is not {signer}'s",
+                details.serial
+            ));
+        }
+        zhibao_certs::verify_signature(certificate_pem, bytes, signature)
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// A message refused for good: code and reason.
+struct PermanentRefusal {
+    code: &'static str,
+    reason: String,
+}
+
+fn refusal(code: &'static str, reason: String) -> PermanentRefusal {
+    PermanentRefusal { code, reason }
+}
+
+impl Inbound<'_> {
+    fn direction_from(&self, peer: &NodeIdentity) -> Direction {
+        if self
+            .config
+            .parent
+            .as_ref()
+            .is_some_and(|parent| &parent.identity == peer)
+        {
+            Direction::Down
+        } else {
+            Direction::Up
+        }
+    }
+
+    /// Handles a delivery from the verified configured `peer`.
+    pub fn accept_delivery(
+        &self,
+        peer: &NodeIdentity,
+        delivery: &Delivery,
+        now: Timestamp,
+    ) -> Result<DeliveryReceipt, InboundError> {
+        let peer_key = peer.to_uri().into_bytes();
+        let mut handled_through = self
+            .trees
+            .received_through
+            .get(&peer_key)?
+            .unwrap_or_default()
+            .0;
+        let mut refused = Vec::new();
+        for envelope in &delivery.envelopes {
+            self.check_addressing(peer, envelope)?;
+            if envelope.sequence <= handled_through
+                || self
+                    .trees
+                    .inbox_outcome
+                    .get(envelope.message_id.as_bytes())?
+                    .is_some()
+            {
+                // Redelivery: acknowledged again, not applied again.
+                handled_through = handled_through.max(envelope.sequence);
+                continue;
+            }
+            if envelope.sequence != handled_through + 1 {
+                tracing::warn!(%peer, expected = handled_through + 1, got = envelope.sequence, "sequence gap; asking for a resend");
+                break;
+            }
+            envelope.verify_signatures(&CertificateSignatureCheck {
+                checker: self.checker,
+                now,
+            })?;
+            match self.authorize(peer, envelope) {
+                Ok(()) => self.apply(peer, envelope, now)?,
+                Err(PermanentRefusalOrRetry::Retry(error)) => return Err(error),
+                Err(PermanentRefusalOrRetry::Refuse(permanent)) => {
+                    tracing::warn!(%peer, message_id = %envelope.message_id, sequence = envelope.sequence, code = permanent.code, reason = %permanent.reason, "refused a message from a peer");
+                    self.record_refusal(peer, envelope, &permanent)?;
+                    refused.push(Refusal {
+                        message_id: envelope.message_id.clone(),
+                        sequence: envelope.sequence,
+                        code: permanent.code.to_string(),
+                        reason: permanent.reason,
+                    });
+                }
+            }
+            handled_through = envelope.sequence;
+        }
+        Ok(DeliveryReceipt {
+            acknowledged_through: handled_through,
+            refused,
+        })
+    }
+
+    fn check_addressing(
+        &self,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+    ) -> Result<(), InboundError> {
+        zhibao_federation_protocol::check_protocol_version(envelope.protocol_version)?;
+        if &envelope.sender != peer {
+            tracing::warn!(%peer, claimed = %envelope.sender, "envelope sender differs from the TLS identity");
+            return Err(InboundError::SenderMismatch {
+                message_id: envelope.message_id.clone(),
+                claimed: envelope.sender.to_uri(),
+                peer: peer.to_uri(),
+            });
+        }
+        if envelope.receiver != self.config.identity {
+            return Err(InboundError::WrongReceiver {
+                message_id: envelope.message_id.clone(),
+                receiver: envelope.receiver.to_uri(),
+                us: self.config.identity.to_uri(),
+            });
+        }
+        Ok(())
+    }
+
+    fn authorize(
+        &self,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+    ) -> Result<(), PermanentRefusalOrRetry> {
+        let direction = self.direction_from(peer);
+        if !envelope.kind.may_travel(direction) {
+            return Err(PermanentRefusalOrRetry::Refuse(refusal(
+                "FED020",
+                format!(
+                    "{} messages may not travel {direction:?} from {peer}",
+                    envelope.kind.as_str()
+                ),
+            )));
+        }
+        match envelope.kind {
+            MessageKind::RegistryChange => {
+                self.authorize_payload::<RegistryChange>(peer, direction, envelope)
+            }
+            other => Err(PermanentRefusalOrRetry::Refuse(refusal(
+                "FED023",
+                format!(
+                    "{} messages are not handled by this node's version yet",
+                    other.as_str()
+                ),
+            ))),
+        }
+    }
+
+    /// The payload's divisions must lie inside the sender's division (upward)
+    /// or inside ours (downward); forwarded originals inside their own sender's.
+    fn authorize_payload<P: Payload>(
+        &self,
+        peer: &NodeIdentity,
+        direction: Direction,
+        envelope: &Envelope,
+    ) -> Result<(), PermanentRefusalOrRetry> {
+        let scope = match direction {
+            Direction::Up => peer.division().to_string(),
+            Direction::Down => self.config.identity.division().to_string(),
+        };
+        check_payload_within::<P>(envelope, &scope)?;
+        for inner in envelope.forwarded_recursive() {
+            if direction == Direction::Up && !division_within(inner.sender.division(), &scope) {
+                return Err(PermanentRefusalOrRetry::Refuse(refusal(
+                    "FED021",
+                    format!(
+                        "forwarded message {} comes from {}, outside {peer}'s jurisdiction",
+                        inner.message_id, inner.sender
+                    ),
+                )));
+            }
+            let inner_scope = match direction {
+                Direction::Up => inner.sender.division().to_string(),
+                Direction::Down => scope.clone(),
+            };
+            check_payload_within::<P>(inner, &inner_scope)?;
+        }
+        Ok(())
+    }
+
+    fn record_refusal(
+        &self,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+        permanent: &PermanentRefusal,
+    ) -> Result<(), StoreError> {
+        let trees = self.trees;
+        let outcome = InboxOutcome::Refused {
+            sender: peer.to_uri(),
+            sequence: envelope.sequence,
+            code: permanent.code.to_string(),
+            reason: permanent.reason.clone(),
+        };
+        self.store
+            .transaction(&[&trees.received_through, &trees.inbox_outcome], |tx| {
+                tx.insert(
+                    &trees.inbox_outcome,
+                    envelope.message_id.as_bytes(),
+                    &outcome,
+                )?;
+                tx.insert(
+                    &trees.received_through,
+                    peer.to_uri().as_bytes(),
+                    &Counter(envelope.sequence),
+                )?;
+                Ok::<(), TxError<StoreError>>(())
+            })
+    }
+
+    /// Applies one message and records it, in one transaction.
+    fn apply(
+        &self,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let trees = self.trees;
+        let relay = self.relay_for(peer, envelope)?;
+        let outcome = InboxOutcome::Applied {
+            sender: peer.to_uri(),
+            sequence: envelope.sequence,
+            applied_at_ms: now.0,
+        };
+        self.store.transaction(
+            &[
+                &trees.received_through,
+                &trees.inbox_outcome,
+                &trees.received,
+                &trees.outbox,
+                &trees.next_sequence,
+            ],
+            |tx| {
+                tx.insert(
+                    &trees.inbox_outcome,
+                    envelope.message_id.as_bytes(),
+                    &outcome,
+                )?;
+                tx.insert(
+                    &trees.received_through,
+                    peer.to_uri().as_bytes(),
+                    &Counter(envelope.sequence),
+                )?;
+                tx.insert(
+                    &trees.received,
+                    &peer_sequence_key(peer, envelope.sequence),
+                    envelope,
+                )?;
+                if let Some(relay) = &relay {
+                    outbound::enqueue(tx, trees, self.sealer, relay, now)?;
+                }
+                Ok::<(), TxError<StoreError>>(())
+            },
+        )
+    }
+
+    /// Registry changes travel on without a decision: a city's go up to the
+    /// nation through the province (forwarded intact), and the nation's go down
+    /// to the city whose division holds the unit.
+    fn relay_for(
+        &self,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+    ) -> Result<Option<OutgoingMessage>, StoreError> {
+        if envelope.kind != MessageKind::RegistryChange {
+            return Ok(None);
+        }
+        let next_hop = match self.direction_from(peer) {
+            Direction::Up => self
+                .config
+                .parent
+                .as_ref()
+                .map(|parent| parent.identity.clone()),
+            Direction::Down => {
+                let unit_division = envelope
+                    .decode_payload::<RegistryChange>()
+                    .ok()
+                    .map(|change| change.unit.division);
+                self.config
+                    .children
+                    .iter()
+                    .find(|child| {
+                        unit_division.as_deref().is_some_and(|division| {
+                            division_within(division, child.identity.division())
+                        })
+                    })
+                    .map(|child| child.identity.clone())
+            }
+        };
+        Ok(next_hop.map(|to| OutgoingMessage {
+            message_id: outbound::new_message_id(),
+            to,
+            kind: envelope.kind,
+            payload_version: envelope.payload_version,
+            payload: envelope.payload.clone(),
+            forwarded: vec![envelope.clone()],
+        }))
+    }
+}
+
+enum PermanentRefusalOrRetry {
+    Refuse(PermanentRefusal),
+    Retry(InboundError),
+}
+
+impl From<PermanentRefusal> for PermanentRefusalOrRetry {
+    fn from(permanent: PermanentRefusal) -> Self {
+        PermanentRefusalOrRetry::Refuse(permanent)
+    }
+}
+
+fn check_payload_within<P: Payload>(
+    envelope: &Envelope,
+    scope: &str,
+) -> Result<(), PermanentRefusalOrRetry> {
+    let payload = match envelope.decode_payload::<P>() {
+        Ok(payload) => payload,
+        Err(too_new @ PayloadError::UnsupportedVersion { .. }) => {
+            return Err(PermanentRefusalOrRetry::Retry(InboundError::PayloadTooNew(
+                too_new,
+            )));
+        }
+        Err(other) => {
+            return Err(refusal(
+                "FED022",
+                format!("message {}: {other}", envelope.message_id),
+            )
+            .into());
+        }
+    };
+    for division in payload.concerned_divisions() {
+        if !division_within(&division, scope) {
+            return Err(refusal(
+                "FED021",
+                format!(
+                    "message {} from {} concerns division {division}, outside {scope}",
+                    envelope.message_id, envelope.sender
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// True when `division` is a real division inside `scope` (both six-digit codes).
+fn division_within(division: &str, scope: &str) -> bool {
+    match (DivisionCode::parse(division), DivisionCode::parse(scope)) {
+        (Ok(division), Ok(scope)) => scope.contains(division),
+        _ => false,
+    }
+}
