@@ -115,7 +115,8 @@ fn a_sealed_envelope_verifies_after_a_json_round_trip() {
 fn any_altered_field_is_refused() {
     let (city, province, national) = three_levels();
     let envelope = seal(&city, &province, 1, &change("320102"), vec![]);
-    let alterations: Vec<(&str, Box<dyn Fn(&mut Envelope)>)> = vec![
+    type Alteration = Box<dyn Fn(&mut Envelope)>;
+    let alterations: Vec<(&str, Alteration)> = vec![
         (
             "payload",
             Box::new(|e| e.payload = e.payload.replace("320102", "320505")),

@@ -38,7 +38,7 @@ pub enum LaunchError {
         /// Which node.
         node: String,
         /// Why.
-        source: StartError,
+        source: Box<StartError>,
     },
     /// A file could not be written.
     #[error("{path}: {source}")]
@@ -181,7 +181,7 @@ pub async fn launch(
         let listeners =
             NodeListeners::bind_ephemeral(loopback).map_err(|source| LaunchError::Start {
                 node: identity.conventional_name(),
-                source,
+                source: Box::new(source),
             })?;
         let (web, federation) = listeners.addresses().map_err(io_error(dir))?;
         planned.push(PlannedNode {
@@ -255,7 +255,10 @@ pub async fn launch(
         let name = config.name.clone();
         let node = crate::node::start(config, plan.listeners, now)
             .await
-            .map_err(|source| LaunchError::Start { node: name, source })?;
+            .map_err(|source| LaunchError::Start {
+                node: name,
+                source: Box::new(source),
+            })?;
         nodes.push(node);
     }
     Ok(RunningFederation {

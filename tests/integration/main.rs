@@ -6,5 +6,7 @@
 
 mod cli;
 mod durability;
+mod federation_delivery;
+mod federation_refusals;
 mod federation_tls;
 mod node_start;

@@ -232,7 +232,7 @@ pub fn registry_change(
             division: county.to_string(),
             industry: "26".to_string(),
             classes: vec!["city".to_string()],
-            key_industry: index % 3 == 0,
+            key_industry: index.is_multiple_of(3),
         },
         period: "2025".to_string(),
     }

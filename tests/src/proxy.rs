@@ -22,7 +22,9 @@ pub enum ProxyMode {
     Stall = 2,
     /// Forward the first 1,500 bytes of the request, then reset.
     ResetMidRequest = 3,
-    /// Forward requests whole, but never return the answer (the receiver applied it).
+    /// Forward requests whole, but lose the answer to any request larger than
+    /// 8 KiB (the TLS handshake, smaller, passes): the receiver applied it, the
+    /// sender never hears so.
     LoseAnswers = 4,
 }
 
@@ -96,6 +98,7 @@ async fn forward(
     };
     let (mut client_read, mut client_write) = client.split();
     let (mut server_read, mut server_write) = server.split();
+    let forwarded_upstream = std::sync::atomic::AtomicUsize::new(0);
     let upstream = async {
         let mut buffer = vec![0u8; 16 * 1024];
         let mut forwarded = 0usize;
@@ -113,6 +116,7 @@ async fn forward(
                 chunk = &chunk[..chunk.len().min(allowed)];
             }
             forwarded += chunk.len();
+            forwarded_upstream.store(forwarded, Ordering::SeqCst);
             if server_write.write_all(chunk).await.is_err() {
                 return;
             }
@@ -125,7 +129,9 @@ async fn forward(
             if read == 0 {
                 return;
             }
-            if current(&mode) == ProxyMode::LoseAnswers {
+            if current(&mode) == ProxyMode::LoseAnswers
+                && forwarded_upstream.load(Ordering::SeqCst) > 8 * 1024
+            {
                 // Swallow the answer and hang up: the sender never learns it arrived.
                 return;
             }

@@ -1,0 +1,30 @@
+//! Child process of the federation crash test: runs a city node from its
+//! config, queues registry changes (durably), prints `queued`, and waits to
+//! be killed.
+
+use std::io::Write;
+
+use zhibao_node::clock::Timestamp;
+use zhibao_node::config::NodeConfig;
+use zhibao_node::node::NodeListeners;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    testkit::install_crypto_provider();
+    let mut arguments = std::env::args().skip(1);
+    let usage = "usage: queueing-city CONFIG FIRST COUNT";
+    let config_path = arguments.next().ok_or(usage)?;
+    let first: u32 = arguments.next().ok_or(usage)?.parse()?;
+    let count: u32 = arguments.next().ok_or(usage)?.parse()?;
+    let config = NodeConfig::load(std::path::Path::new(&config_path))?;
+    let listeners = NodeListeners::bind(&config)?;
+    let node =
+        zhibao_node::node::start(config, listeners, Timestamp::now_from_system_clock()).await?;
+    testkit::queue_registry_changes(&node, "320102", first, count).await;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "queued")?;
+    stdout.flush()?;
+    drop(stdout);
+    std::future::pending::<()>().await;
+    Ok(())
+}
