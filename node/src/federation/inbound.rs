@@ -176,7 +176,11 @@ impl Inbound<'_> {
                 now,
             })?;
             match self.authorize(peer, envelope) {
-                Ok(()) => self.apply(peer, envelope, now)?,
+                Ok(()) => {
+                    if !self.apply(peer, envelope, now)? {
+                        tracing::debug!(%peer, sequence = envelope.sequence, "applied meanwhile by a concurrent delivery");
+                    }
+                }
                 Err(PermanentRefusalOrRetry::Retry(error)) => return Err(error),
                 Err(PermanentRefusalOrRetry::Refuse(permanent)) => {
                     tracing::warn!(%peer, message_id = %envelope.message_id, sequence = envelope.sequence, code = permanent.code, reason = %permanent.reason, "refused a message from a peer");
@@ -311,13 +315,15 @@ impl Inbound<'_> {
             })
     }
 
-    /// Applies one message and records it, in one transaction.
+    /// Applies one message and records it, in one transaction. Returns false
+    /// when another delivery of the same link applied it first (the check is
+    /// inside the transaction, so two concurrent deliveries cannot both apply it).
     fn apply(
         &self,
         peer: &NodeIdentity,
         envelope: &Envelope,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let trees = self.trees;
         let relay = self.relay_for(peer, envelope)?;
         let outcome = InboxOutcome::Applied {
@@ -325,6 +331,7 @@ impl Inbound<'_> {
             sequence: envelope.sequence,
             applied_at_ms: now.0,
         };
+        let peer_key = peer.to_uri().into_bytes();
         self.store.transaction(
             &[
                 &trees.received_through,
@@ -334,6 +341,17 @@ impl Inbound<'_> {
                 &trees.next_sequence,
             ],
             |tx| {
+                let handled_through = tx
+                    .get(&trees.received_through, &peer_key)?
+                    .unwrap_or_default()
+                    .0;
+                if handled_through >= envelope.sequence
+                    || tx
+                        .get(&trees.inbox_outcome, envelope.message_id.as_bytes())?
+                        .is_some()
+                {
+                    return Ok(false);
+                }
                 tx.insert(
                     &trees.inbox_outcome,
                     envelope.message_id.as_bytes(),
@@ -341,7 +359,7 @@ impl Inbound<'_> {
                 )?;
                 tx.insert(
                     &trees.received_through,
-                    peer.to_uri().as_bytes(),
+                    &peer_key,
                     &Counter(envelope.sequence),
                 )?;
                 tx.insert(
@@ -352,7 +370,7 @@ impl Inbound<'_> {
                 if let Some(relay) = &relay {
                     outbound::enqueue(tx, trees, self.sealer, relay, now)?;
                 }
-                Ok::<(), TxError<StoreError>>(())
+                Ok::<bool, TxError<StoreError>>(true)
             },
         )
     }

@@ -50,6 +50,10 @@ pub struct FederationState {
     checker: RwLock<CertificateChecker>,
     client: RwLock<reqwest::Client>,
     wakeups: HashMap<NodeIdentity, Arc<Notify>>,
+    /// One delivery at a time per link: a retry that overtakes a slow
+    /// delivery waits for it instead of racing it (correctness does not
+    /// depend on this; see `inbound::apply`).
+    receiving: HashMap<NodeIdentity, Arc<tokio::sync::Mutex<()>>>,
 }
 
 fn certs_error(field: &'static str) -> impl FnOnce(zhibao_certs::CertsError) -> TlsSetupError {
@@ -106,7 +110,14 @@ impl FederationState {
             .chain(config.children.iter())
             .map(|peer| (peer.identity.clone(), Arc::new(Notify::new())))
             .collect();
+        let receiving = config
+            .parent
+            .iter()
+            .chain(config.children.iter())
+            .map(|peer| (peer.identity.clone(), Arc::new(tokio::sync::Mutex::new(()))))
+            .collect();
         Ok(FederationState {
+            receiving,
             trees: FederationTrees::open(store)?,
             sealer: Sealer {
                 identity: config.identity.clone(),
@@ -254,6 +265,11 @@ async fn receive_delivery(
     peer: PeerNode,
     Json(delivery): Json<Delivery>,
 ) -> Result<Json<DeliveryReceipt>, ApiError> {
+    let link_lock = state.federation.receiving.get(&peer.identity).cloned();
+    let _one_delivery_at_a_time = match &link_lock {
+        Some(lock) => Some(lock.lock().await),
+        None => None,
+    };
     let now = Timestamp::now_from_system_clock();
     let checker = state.federation.checker();
     let worker_state = state.clone();
