@@ -100,7 +100,7 @@ fn san_uris(cert: &X509Certificate<'_>) -> Result<Vec<String>, CertsError> {
 }
 
 /// A DER INTEGER's big-endian bytes as u64 (a leading 0x00 sign byte is allowed).
-fn serial_u64(raw: &[u8]) -> Result<u64, CertsError> {
+pub(crate) fn serial_u64(raw: &[u8]) -> Result<u64, CertsError> {
     let significant = match raw.iter().position(|byte| *byte != 0) {
         Some(start) => &raw[start..],
         None => &[],

@@ -41,6 +41,19 @@ pub enum CertsError {
     #[error("certificate generation failed: {0}")]
     Generate(String),
 
+    /// The certificate had been revoked before it signed.
+    #[error(
+        "certificate serial {serial} was revoked at unix time {revoked_at}, before it signed at {signed_at}"
+    )]
+    RevokedBefore {
+        /// Its serial.
+        serial: u64,
+        /// When it was revoked.
+        revoked_at: i64,
+        /// When it signed.
+        signed_at: i64,
+    },
+
     /// A signature does not match the signed bytes and the signer's certificate.
     #[error("the signature does not match the signed content and the signer's certificate")]
     BadSignature,

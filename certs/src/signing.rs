@@ -82,7 +82,44 @@ impl NodeSigner {
 /// same verifier (chain, validity, ClientAuth, CRL) the federation listener uses.
 #[derive(Debug, Clone)]
 pub struct CertificateChecker {
+    /// Chain, validity and CRL: for "is this certificate good now?".
     verifier: Arc<dyn ClientCertVerifier>,
+    /// Chain and validity only: for "was it good when it signed?" (revocation dates checked by hand).
+    verifier_without_crls: Arc<dyn ClientCertVerifier>,
+    /// (serial, revoked at) from the CRLs.
+    revoked: Vec<(u64, UnixSeconds)>,
+}
+
+fn verifier(
+    roots: &Arc<rustls::RootCertStore>,
+    crls: Vec<CertificateRevocationListDer<'static>>,
+) -> Result<Arc<dyn ClientCertVerifier>, CertsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    WebPkiClientVerifier::builder_with_provider(roots.clone(), provider)
+        .with_crls(crls)
+        .build()
+        .map_err(CertsError::ClientVerifier)
+}
+
+/// (serial, revocation time) of every entry of the CRLs.
+fn revoked_entries(
+    crls: &[CertificateRevocationListDer<'static>],
+) -> Result<Vec<(u64, UnixSeconds)>, CertsError> {
+    let mut revoked = Vec::new();
+    for crl in crls {
+        let (_, parsed) =
+            x509_parser::parse_x509_crl(crl.as_ref()).map_err(|error| CertsError::InvalidPem {
+                what: "revocation list",
+                reason: error.to_string(),
+            })?;
+        for entry in parsed.iter_revoked_certificates() {
+            revoked.push((
+                crate::details::serial_u64(entry.raw_serial())?,
+                entry.revocation_date.timestamp(),
+            ));
+        }
+    }
+    Ok(revoked)
 }
 
 impl CertificateChecker {
@@ -98,12 +135,12 @@ impl CertificateChecker {
                 source,
             })?;
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .with_crls(crls)
-            .build()
-            .map_err(CertsError::ClientVerifier)?;
-        Ok(CertificateChecker { verifier })
+        let roots = Arc::new(roots);
+        Ok(CertificateChecker {
+            revoked: revoked_entries(&crls)?,
+            verifier: verifier(&roots, crls)?,
+            verifier_without_crls: verifier(&roots, Vec::new())?,
+        })
     }
 
     /// Checks that `certificate_pem` chains to the CA, is valid at `now` and is
@@ -113,24 +150,58 @@ impl CertificateChecker {
         certificate_pem: &str,
         now: UnixSeconds,
     ) -> Result<CertificateDetails, CertsError> {
-        let chain = parse_certificates_pem(certificate_pem)?;
-        let (leaf, intermediates) = chain.split_first().ok_or(CertsError::InvalidPem {
-            what: "certificate",
-            reason: "no certificate".to_string(),
-        })?;
-        let seconds = u64::try_from(now).unwrap_or(0);
-        self.verifier
-            .verify_client_cert(
-                leaf,
-                intermediates,
-                UnixTime::since_unix_epoch(Duration::from_secs(seconds)),
-            )
-            .map_err(|source| CertsError::Tls {
-                what: "certificate check",
-                source,
-            })?;
-        certificate_details(leaf.as_ref())
+        verify_with(&self.verifier, certificate_pem, now)
     }
+
+    /// Checks that `certificate_pem` chained to the CA, was valid at
+    /// `signed_at` and had not been revoked by then. This is the test for a
+    /// signature made at `signed_at`: a certificate revoked or expired later
+    /// does not void its earlier signatures (certificate rotation must not
+    /// strand messages already queued). Whether the *connection* may send is
+    /// decided separately, by the TLS listener, at the present time.
+    pub fn check_at_signing_time(
+        &self,
+        certificate_pem: &str,
+        signed_at: UnixSeconds,
+    ) -> Result<CertificateDetails, CertsError> {
+        let details = verify_with(&self.verifier_without_crls, certificate_pem, signed_at)?;
+        if let Some((_, revoked_at)) = self
+            .revoked
+            .iter()
+            .find(|(serial, revoked_at)| *serial == details.serial && *revoked_at <= signed_at)
+        {
+            return Err(CertsError::RevokedBefore {
+                serial: details.serial,
+                revoked_at: *revoked_at,
+                signed_at,
+            });
+        }
+        Ok(details)
+    }
+}
+
+fn verify_with(
+    verifier: &Arc<dyn ClientCertVerifier>,
+    certificate_pem: &str,
+    at: UnixSeconds,
+) -> Result<CertificateDetails, CertsError> {
+    let chain = parse_certificates_pem(certificate_pem)?;
+    let (leaf, intermediates) = chain.split_first().ok_or(CertsError::InvalidPem {
+        what: "certificate",
+        reason: "no certificate".to_string(),
+    })?;
+    let seconds = u64::try_from(at).unwrap_or(0);
+    verifier
+        .verify_client_cert(
+            leaf,
+            intermediates,
+            UnixTime::since_unix_epoch(Duration::from_secs(seconds)),
+        )
+        .map_err(|source| CertsError::Tls {
+            what: "certificate check",
+            source,
+        })?;
+    certificate_details(leaf.as_ref())
 }
 
 /// Checks that `signature` over `bytes` was made by the key of `certificate_pem`.

@@ -554,3 +554,60 @@ mod signing_tests {
         assert!(checker.check(&stranger.cert_pem, now()).is_err());
     }
 }
+
+mod signing_time_tests {
+    use crate::*;
+
+    #[test]
+    fn a_signature_made_before_revocation_or_expiry_stays_valid() {
+        let start = 1_800_000_000;
+        let ca = CertificateAuthority::generate("ca", start - 100, start + 10 * 86_400).unwrap();
+        let issued = ca
+            .issue(&LeafRequest {
+                common_name: "city".into(),
+                san_uris: vec!["zhibao://node/city/320100".into()],
+                dns_names: vec![],
+                ip_addresses: vec![],
+                serial: 11,
+                not_before: start,
+                not_after: start + 86_400,
+                usage: LeafUsage::Node,
+            })
+            .unwrap();
+        let revoked_at = start + 3_600;
+        let crl = ca
+            .revocation_list(
+                &[RevokedSerial {
+                    serial: 11,
+                    revoked_at,
+                }],
+                1,
+                revoked_at,
+                revoked_at + 86_400,
+            )
+            .unwrap();
+        let checker =
+            CertificateChecker::new(ca.cert_pem(), parse_crls_pem(&crl).unwrap()).unwrap();
+        assert!(
+            checker
+                .check_at_signing_time(&issued.cert_pem, revoked_at - 60)
+                .is_ok()
+        );
+        assert!(matches!(
+            checker.check_at_signing_time(&issued.cert_pem, revoked_at + 60),
+            Err(CertsError::RevokedBefore { serial: 11, .. })
+        ));
+        assert!(
+            checker
+                .check_at_signing_time(&issued.cert_pem, start + 2 * 86_400)
+                .is_err(),
+            "expired when it signed"
+        );
+        assert!(
+            checker
+                .check_at_signing_time(&issued.cert_pem, start - 10)
+                .is_err(),
+            "not yet valid when it signed"
+        );
+    }
+}

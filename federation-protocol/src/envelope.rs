@@ -118,12 +118,14 @@ pub enum EnvelopeError {
 /// certificate is a valid one of this federation for that identity. The node
 /// implements it with its CA and CRL; the protocol stays free of PKI code.
 pub trait SignatureCheck {
-    /// `Ok` when `certificate_pem` is a currently valid certificate of this
-    /// federation carrying `signer`, and `signature` over `bytes` was made with its key.
+    /// `Ok` when `certificate_pem` is a certificate of this federation carrying
+    /// `signer` that was valid (and not revoked) at `signed_at_ms`, and
+    /// `signature` over `bytes` was made with its key.
     fn check(
         &self,
         signer: &NodeIdentity,
         certificate_pem: &str,
+        signed_at_ms: i64,
         bytes: &[u8],
         signature: &[u8],
     ) -> Result<(), String>;
@@ -247,6 +249,7 @@ impl Envelope {
             .check(
                 &self.sender,
                 &self.sender_certificate,
+                self.created_at_ms,
                 &self.signed_bytes(),
                 &signature,
             )

@@ -17,6 +17,7 @@ impl SignatureCheck for CheckWithCertificates {
         &self,
         signer: &NodeIdentity,
         certificate_pem: &str,
+        _signed_at_ms: i64,
         bytes: &[u8],
         signature: &[u8],
     ) -> Result<(), String> {

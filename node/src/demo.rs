@@ -332,7 +332,11 @@ impl RunningFederation {
     pub fn write_federation_file(&self) -> Result<PathBuf, LaunchError> {
         let path = self.dir.join("federation.json");
         let temporary = self.dir.join(".federation.json.tmp");
-        let text = serde_json::to_string_pretty(&self.describe()).unwrap_or_default();
+        let text =
+            serde_json::to_string_pretty(&self.describe()).map_err(|error| LaunchError::Io {
+                path: path.clone(),
+                source: std::io::Error::other(error),
+            })?;
         std::fs::write(&temporary, text).map_err(io_error(&temporary))?;
         std::fs::rename(&temporary, &path).map_err(io_error(&path))?;
         Ok(path)

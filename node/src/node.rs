@@ -24,6 +24,35 @@ pub struct NodeState {
     pub store: Store,
     /// Outbox, inbox, signing and peer connections.
     pub federation: FederationState,
+    /// The federation listener's TLS config, replaced when a new CRL is published.
+    pub federation_tls: SwappableServerConfig,
+    /// The CRL text in force, to notice a new one.
+    crl_in_force: std::sync::Mutex<Option<String>>,
+}
+
+/// How often a node looks for a newly published CRL file.
+pub const CRL_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl NodeState {
+    /// Reads the CRL file again and, if it changed, applies it to the
+    /// federation listener, to outgoing calls and to signature checks. Returns
+    /// whether anything changed. Runs every [`CRL_RELOAD_INTERVAL`] and on SIGHUP.
+    pub fn reload_revocation_list(&self) -> Result<bool, TlsSetupError> {
+        let material = TlsMaterial::read(&self.config.tls)?;
+        let mut in_force = match self.crl_in_force.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *in_force == material.crl_pem {
+            return Ok(false);
+        }
+        self.federation_tls
+            .replace(material.federation_server_config()?);
+        self.federation.reload(&material)?;
+        tracing::info!(node = %self.config.name, "new certificate revocation list in force");
+        *in_force = material.crl_pem;
+        Ok(true)
+    }
 }
 
 /// Why a node did not start. Each names the config field to fix.
@@ -189,6 +218,8 @@ pub async fn start(
         config,
         store,
         federation,
+        federation_tls: federation_tls.clone(),
+        crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),
     });
 
     let web_address = listeners
@@ -240,6 +271,10 @@ pub async fn start(
             shutdown_receiver.clone(),
         )),
     ];
+    tasks.push(tokio::spawn(reload_revocation_list_periodically(
+        state.clone(),
+        shutdown_receiver.clone(),
+    )));
     for peer in state
         .config
         .parent
@@ -271,4 +306,20 @@ pub async fn start(
         shutdown,
         tasks,
     })
+}
+
+async fn reload_revocation_list_periodically(
+    state: Arc<NodeState>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(CRL_RELOAD_INTERVAL) => {},
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        if let Err(error) = state.reload_revocation_list() {
+            // Keep the CRL in force; a half-written or bad file must not open the door.
+            tracing::error!(%error, "the new revocation list could not be loaded; the previous one stays in force");
+        }
+    }
 }

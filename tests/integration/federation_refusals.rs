@@ -193,7 +193,7 @@ fn city_ledger_serial(federation: &Federation) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_node_certificate_is_refused_after_the_crl_is_published() {
-    let mut federation = Federation::start(&PAIR).await;
+    let federation = Federation::start(&PAIR).await;
     let hello = format!(
         "{}/federation/v1/hello",
         federation.node("province-320000").federation_url()
@@ -204,8 +204,14 @@ async fn a_revoked_node_certificate_is_refused_after_the_crl_is_published() {
     let mut ca = CaFolder::open(&federation.pki_dir()).unwrap();
     ca.revoke(serial, Timestamp::now_from_system_clock())
         .unwrap();
-    // Operators restart a node to load a new CRL (docs/operations.md).
-    federation.restart("province-320000").await;
+    // The node picks up the new CRL file by itself (every few seconds, or at once on SIGHUP).
+    assert!(
+        federation
+            .node("province-320000")
+            .state
+            .reload_revocation_list()
+            .unwrap()
+    );
     let fresh_client = federation.client_as_node("city-320100");
     let outcome = fresh_client.get(&hello).send().await;
     assert!(
@@ -259,5 +265,36 @@ async fn an_expired_node_certificate_is_refused() {
         .send()
         .await;
     assert!(outcome.is_err(), "an expired certificate was accepted");
+    federation.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_certificate_delivers_what_the_revoked_one_had_queued() {
+    let mut federation = Federation::start(&PAIR).await;
+    federation.stop("province-320000").await;
+    testkit::queue_registry_changes(federation.node("city-320100"), "320102", 0, 30).await;
+    // Rotation: a new certificate for the city, the old one revoked, while 30 messages
+    // signed with the old key wait in the city's outbox.
+    let old_serial = city_ledger_serial(&federation);
+    let now = Timestamp::now_from_system_clock();
+    let mut ca = CaFolder::open(&federation.pki_dir()).unwrap();
+    let renewed = ca
+        .issue_node(
+            &testkit::identity_of("city-320100"),
+            &["127.0.0.1".into()],
+            365,
+            now,
+        )
+        .unwrap();
+    ca.revoke(old_serial, now.plus_seconds(1)).unwrap();
+    federation.stop("city-320100").await;
+    zhibao_node::pki::write_issued(&federation.dir().join("city-320100"), "node", &renewed)
+        .unwrap();
+    federation.start_again("province-320000").await;
+    federation.start_again("city-320100").await;
+    wait_until("the queued messages arrive", DEADLINE, || async {
+        applied_at_province(&federation) == 30
+    })
+    .await;
     federation.shutdown().await;
 }

@@ -91,7 +91,7 @@ pub struct Refusal {
     pub message_id: String,
     /// Its sequence.
     pub sequence: u64,
-    /// Stable code (e.g. `FED010`).
+    /// Stable code (e.g. `FED021`: outside the sender's jurisdiction).
     pub code: String,
     /// What was wrong.
     pub reason: String,

@@ -85,7 +85,12 @@ pub struct Inbound<'a> {
     pub checker: &'a CertificateChecker,
 }
 
-/// Checks signatures against the federation CA and CRL at a given time.
+/// How far in the future of our clock a signature time may be (clocks drift).
+const CLOCK_SKEW_ALLOWED_MS: i64 = 10 * 60 * 1000;
+
+/// Checks signatures against the federation CA and CRL: the certificate must
+/// have been good when it signed (a later revocation or expiry does not strand
+/// queued messages; the TLS listener already checked the connection now).
 struct CertificateSignatureCheck<'a> {
     checker: &'a CertificateChecker,
     now: Timestamp,
@@ -96,12 +101,19 @@ impl SignatureCheck for CertificateSignatureCheck<'_> {
         &self,
         signer: &NodeIdentity,
         certificate_pem: &str,
+        signed_at_ms: i64,
         bytes: &[u8],
         signature: &[u8],
     ) -> Result<(), String> {
+        if signed_at_ms > self.now.0 + CLOCK_SKEW_ALLOWED_MS {
+            return Err(format!(
+                "signed at {signed_at_ms} ms, in the future of this node's clock ({} ms)",
+                self.now.0
+            ));
+        }
         let details = self
             .checker
-            .check(certificate_pem, self.now.unix_seconds())
+            .check_at_signing_time(certificate_pem, signed_at_ms.div_euclid(1000))
             .map_err(|error| error.to_string())?;
         let identity = crate::tls::identity_from_san_uris(&details.san_uris);
         if identity.as_ref() != Some(signer) {
@@ -115,13 +127,39 @@ impl SignatureCheck for CertificateSignatureCheck<'_> {
     }
 }
 
+/// Why a message is refused for good. The codes are stable: they reach the
+/// sender's links page and the docs cite them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCode {
+    /// The kind may not travel this way (e.g. feedback sent upward).
+    WrongDirection,
+    /// It concerns a division outside the sender's jurisdiction.
+    OutsideJurisdiction,
+    /// The payload cannot be read.
+    MalformedPayload,
+    /// This node's version does not handle the kind yet.
+    KindNotHandled,
+}
+
+impl RefusalCode {
+    /// The stable code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::WrongDirection => "FED020",
+            RefusalCode::OutsideJurisdiction => "FED021",
+            RefusalCode::MalformedPayload => "FED022",
+            RefusalCode::KindNotHandled => "FED023",
+        }
+    }
+}
+
 /// A message refused for good: code and reason.
 struct PermanentRefusal {
-    code: &'static str,
+    code: RefusalCode,
     reason: String,
 }
 
-fn refusal(code: &'static str, reason: String) -> PermanentRefusal {
+fn refusal(code: RefusalCode, reason: String) -> PermanentRefusal {
     PermanentRefusal { code, reason }
 }
 
@@ -183,12 +221,12 @@ impl Inbound<'_> {
                 }
                 Err(PermanentRefusalOrRetry::Retry(error)) => return Err(error),
                 Err(PermanentRefusalOrRetry::Refuse(permanent)) => {
-                    tracing::warn!(%peer, message_id = %envelope.message_id, sequence = envelope.sequence, code = permanent.code, reason = %permanent.reason, "refused a message from a peer");
+                    tracing::warn!(%peer, message_id = %envelope.message_id, sequence = envelope.sequence, code = permanent.code.as_str(), reason = %permanent.reason, "refused a message from a peer");
                     self.record_refusal(peer, envelope, &permanent)?;
                     refused.push(Refusal {
                         message_id: envelope.message_id.clone(),
                         sequence: envelope.sequence,
-                        code: permanent.code.to_string(),
+                        code: permanent.code.as_str().to_string(),
                         reason: permanent.reason,
                     });
                 }
@@ -233,7 +271,7 @@ impl Inbound<'_> {
         let direction = self.direction_from(peer);
         if !envelope.kind.may_travel(direction) {
             return Err(PermanentRefusalOrRetry::Refuse(refusal(
-                "FED020",
+                RefusalCode::WrongDirection,
                 format!(
                     "{} messages may not travel {direction:?} from {peer}",
                     envelope.kind.as_str()
@@ -245,7 +283,7 @@ impl Inbound<'_> {
                 self.authorize_payload::<RegistryChange>(peer, direction, envelope)
             }
             other => Err(PermanentRefusalOrRetry::Refuse(refusal(
-                "FED023",
+                RefusalCode::KindNotHandled,
                 format!(
                     "{} messages are not handled by this node's version yet",
                     other.as_str()
@@ -270,7 +308,7 @@ impl Inbound<'_> {
         for inner in envelope.forwarded_recursive() {
             if direction == Direction::Up && !division_within(inner.sender.division(), &scope) {
                 return Err(PermanentRefusalOrRetry::Refuse(refusal(
-                    "FED021",
+                    RefusalCode::OutsideJurisdiction,
                     format!(
                         "forwarded message {} comes from {}, outside {peer}'s jurisdiction",
                         inner.message_id, inner.sender
@@ -296,7 +334,7 @@ impl Inbound<'_> {
         let outcome = InboxOutcome::Refused {
             sender: peer.to_uri(),
             sequence: envelope.sequence,
-            code: permanent.code.to_string(),
+            code: permanent.code.as_str().to_string(),
             reason: permanent.reason.clone(),
         };
         self.store
@@ -443,7 +481,7 @@ fn check_payload_within<P: Payload>(
         }
         Err(other) => {
             return Err(refusal(
-                "FED022",
+                RefusalCode::MalformedPayload,
                 format!("message {}: {other}", envelope.message_id),
             )
             .into());
@@ -452,7 +490,7 @@ fn check_payload_within<P: Payload>(
     for division in payload.concerned_divisions() {
         if !division_within(&division, scope) {
             return Err(refusal(
-                "FED021",
+                RefusalCode::OutsideJurisdiction,
                 format!(
                     "message {} from {} concerns division {division}, outside {scope}",
                     envelope.message_id, envelope.sender
