@@ -221,7 +221,8 @@ async fn demo(dir: Option<PathBuf>, _units_per_city: usize, now: Timestamp) -> a
         now,
     )
     .await?;
-    let federation_file = federation.write_federation_file()?;
+    let logins = federation.bureau_logins(true).await?;
+    let federation_file = federation.write_federation_file(logins)?;
     print_demo_guide(&federation, &federation_file);
     wait_for_shutdown_signal().await;
     federation.shutdown().await;
@@ -263,6 +264,18 @@ fn print_demo_guide(
 
 fn init(args: InitArgs, now: Timestamp) -> anyhow::Result<()> {
     let identity = node_identity(args.level, &args.division)?;
+    if args.dir.join("node.toml").exists() {
+        anyhow::bail!(
+            "{} already holds a node (node.toml exists); choose another --dir, or renew its certificate with `zhibao certs issue-node`",
+            args.dir.display()
+        );
+    }
+    if args.level.parent_level().is_some() && args.parent_url.is_none() {
+        anyhow::bail!(
+            "--parent-url is required for a {} node: the federation URL of the node above",
+            args.level
+        );
+    }
     let mut ca = CaFolder::open(&args.ca_dir)
         .with_context(|| format!("--ca-dir {}", args.ca_dir.display()))?;
     std::fs::create_dir_all(args.dir.join("data"))?;
@@ -311,10 +324,11 @@ fn init(args: InitArgs, now: Timestamp) -> anyhow::Result<()> {
         identity.conventional_name(),
         config_path.display()
     );
-    println!(
-        "add [[children]] sections for the nodes below it, then: zhibao serve --config {}",
-        config_path.display()
-    );
+    if args.level != NodeLevel::City {
+        println!("add a [[children]] section for each node below it (see configs/), then:");
+    }
+    println!("zhibao serve --config {}", config_path.display());
+
     Ok(())
 }
 

@@ -328,17 +328,79 @@ impl RunningFederation {
         }
     }
 
+    /// The set-up logins of every node, read from each node's
+    /// `initial-accounts.txt`. With `waive_password_change` (the demo), the
+    /// accounts no longer force a change at first login.
+    pub async fn bureau_logins(
+        &self,
+        waive_password_change: bool,
+    ) -> Result<Vec<FederationFileAccount>, LaunchError> {
+        let mut logins = Vec::new();
+        for node in &self.nodes {
+            let path = node
+                .state
+                .config
+                .data_dir
+                .join(crate::node::INITIAL_ACCOUNTS_FILE);
+            let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+            for line in text.lines().filter(|line| !line.starts_with('#')) {
+                let mut words = line.split_whitespace();
+                let (Some(role), Some(username), Some(password)) =
+                    (words.next(), words.next(), words.next())
+                else {
+                    continue;
+                };
+                if waive_password_change {
+                    waive_password_change_of(&node.state, username)
+                        .await
+                        .map_err(|source| LaunchError::Io {
+                            path: path.clone(),
+                            source: std::io::Error::other(source),
+                        })?;
+                }
+                logins.push(FederationFileAccount {
+                    node: node.state.config.name.clone(),
+                    username: username.to_string(),
+                    password: password.to_string(),
+                    role: role.to_string(),
+                    unit: None,
+                });
+            }
+        }
+        Ok(logins)
+    }
+
     /// Writes `federation.json` into the federation's folder, atomically.
-    pub fn write_federation_file(&self) -> Result<PathBuf, LaunchError> {
+    pub fn write_federation_file(
+        &self,
+        accounts: Vec<FederationFileAccount>,
+    ) -> Result<PathBuf, LaunchError> {
         let path = self.dir.join("federation.json");
         let temporary = self.dir.join(".federation.json.tmp");
-        let text =
-            serde_json::to_string_pretty(&self.describe()).map_err(|error| LaunchError::Io {
-                path: path.clone(),
-                source: std::io::Error::other(error),
-            })?;
+        let mut description = self.describe();
+        description.accounts = accounts;
+        let text = serde_json::to_string_pretty(&description).map_err(|error| LaunchError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(error),
+        })?;
         std::fs::write(&temporary, text).map_err(io_error(&temporary))?;
         std::fs::rename(&temporary, &path).map_err(io_error(&path))?;
         Ok(path)
     }
+}
+
+/// Demo only: the account may keep its initial password.
+async fn waive_password_change_of(
+    state: &crate::node::NodeState,
+    username: &str,
+) -> Result<(), crate::store::StoreError> {
+    if let Some(mut account) = state.accounts.accounts.get(username.as_bytes())? {
+        account.must_change_password = false;
+        state
+            .accounts
+            .accounts
+            .insert(username.as_bytes(), &account)?;
+        state.store.commit_durable().await?;
+    }
+    Ok(())
 }

@@ -4,6 +4,7 @@
 //! business and do no I/O; `store`, `web`, `federation` and `tls` are the thin
 //! layers around them.
 
+pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;

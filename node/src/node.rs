@@ -24,6 +24,8 @@ pub struct NodeState {
     pub store: Store,
     /// Outbox, inbox, signing and peer connections.
     pub federation: FederationState,
+    /// Accounts and sessions.
+    pub accounts: crate::accounts::store::AccountTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -77,6 +79,9 @@ pub enum StartError {
     /// The store could not be opened.
     #[error("data_dir: {0}")]
     Store(#[from] StoreError),
+    /// The set-up accounts could not be made.
+    #[error("accounts: {0}")]
+    Accounts(String),
     /// The federation side could not be set up.
     #[error(transparent)]
     Federation(#[from] FederationSetupError),
@@ -202,6 +207,44 @@ fn check_own_certificate(
     }
 }
 
+/// File (0600) in the data folder holding the set-up accounts' initial passwords.
+pub const INITIAL_ACCOUNTS_FILE: &str = "initial-accounts.txt";
+
+/// At a node's first start: one admin and three reviewers (R5), with random
+/// initial passwords written to `data_dir/initial-accounts.txt` (0600) for the
+/// operator to hand out; each must be changed at first login.
+async fn create_bureau_accounts_once(
+    config: &NodeConfig,
+    accounts: &crate::accounts::store::AccountTrees,
+    store: &Store,
+    now: Timestamp,
+) -> Result<(), StartError> {
+    if !accounts.accounts.is_empty() {
+        return Ok(());
+    }
+    let mut lines = vec![format!(
+        "# {} ({}) 初始账户 / initial accounts: role username password — 首次登录须修改密码 / change at first login",
+        config.name,
+        config.division.name_zh()
+    )];
+    for (username, role) in crate::accounts::bureau_usernames(config.division) {
+        let role_name = role.name();
+        let issued = accounts
+            .create(&username, role, true, "setup", now)?
+            .map_err(|error| StartError::Accounts(error.to_string()))?;
+        lines.push(format!(
+            "{role_name} {username} {}",
+            issued.initial_password
+        ));
+    }
+    let path = config.data_dir.join(INITIAL_ACCOUNTS_FILE);
+    zhibao_certs::write_private_pem(&path, &(lines.join("\n") + "\n"))
+        .map_err(|error| StartError::Accounts(format!("{}: {error}", path.display())))?;
+    store.commit_durable().await?;
+    tracing::warn!(file = %path.display(), "created the bureau's admin and reviewer accounts; hand out their initial passwords and delete the file");
+    Ok(())
+}
+
 /// Starts a node on already-bound listeners.
 pub async fn start(
     config: NodeConfig,
@@ -214,10 +257,13 @@ pub async fn start(
     let federation_tls = SwappableServerConfig::new(material.federation_server_config()?);
     let store = Store::open(&config.data_dir)?;
     let federation = FederationState::new(&config, &material, &store)?;
+    let accounts = crate::accounts::store::AccountTrees::open(&store)?;
+    create_bureau_accounts_once(&config, &accounts, &store, now).await?;
     let state = Arc::new(NodeState {
         config,
         store,
         federation,
+        accounts,
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),
     });

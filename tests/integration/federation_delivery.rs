@@ -159,6 +159,7 @@ async fn a_cut_link_heals_without_loss_or_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_links_page_shows_healthy_links() {
     let federation = Federation::start(&THREE).await;
+    let admin = federation.token_of("province-320000", "admin").await;
     queue_registry_changes(federation.node("city-320100"), "320102", 0, 5).await;
     assert_delivered_once_in_order(&federation, 0, 5).await;
     wait_until("the city's outbox drains", DEADLINE, || async {
@@ -171,6 +172,7 @@ async fn the_links_page_shows_healthy_links() {
             "{}/api/v1/federation/links",
             federation.node("province-320000").web_url()
         ))
+        .bearer_auth(&admin)
         .send()
         .await
         .unwrap()
@@ -199,6 +201,7 @@ async fn the_links_page_shows_healthy_links() {
             "{}/api/v1/federation/links",
             federation.node("province-320000").web_url()
         ))
+        .bearer_auth(&admin)
         .send()
         .await
         .unwrap()

@@ -4,6 +4,7 @@
 // why: test code may unwrap and panic; a failure should stop the test with its message
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod cli;
 mod durability;
 mod federation_delivery;

@@ -292,3 +292,71 @@ pub fn original_units_received(node: &NodeHandle, sender: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The set-up login (username, password) of a role (`admin`, `reviewer`) on a node,
+/// from the node's `initial-accounts.txt`.
+pub fn initial_login(node: &NodeHandle, role: &str) -> (String, String) {
+    let path = node
+        .state
+        .config
+        .data_dir
+        .join(zhibao_node::node::INITIAL_ACCOUNTS_FILE);
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(|line| {
+            line.split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .find(|words| words[0] == role)
+        .map(|words| (words[1].clone(), words[2].clone()))
+        .unwrap_or_else(|| panic!("no {role} login"))
+}
+
+/// The password tests change initial passwords to.
+pub const CHANGED_PASSWORD: &str = "Changed-Passw0rd";
+
+impl Federation {
+    /// `POST /api/v1/session`; returns the status and the JSON answer.
+    pub async fn log_in(
+        &self,
+        node: &str,
+        username: &str,
+        password: &str,
+    ) -> (u16, serde_json::Value) {
+        let response = self
+            .web_client()
+            .post(format!("{}/api/v1/session", self.node(node).web_url()))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// A bearer token of the node's set-up `role` account, ready to work
+    /// (the forced first password change done).
+    pub async fn token_of(&self, node: &str, role: &str) -> String {
+        let (username, password) = initial_login(self.node(node), role);
+        let (status, answer) = self.log_in(node, &username, &password).await;
+        if status == 200 && answer["must_change_password"] == false {
+            return answer["token"].as_str().unwrap().to_string();
+        }
+        if status == 200 {
+            let token = answer["token"].as_str().unwrap();
+            let changed = self
+                .web_client()
+                .post(format!("{}/api/v1/session/password", self.node(node).web_url()))
+                .bearer_auth(token)
+                .json(&serde_json::json!({"old_password": password, "new_password": CHANGED_PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(changed.status(), 200, "{}", changed.text().await.unwrap());
+        }
+        let (status, answer) = self.log_in(node, &username, CHANGED_PASSWORD).await;
+        assert_eq!(status, 200, "{answer}");
+        answer["token"].as_str().unwrap().to_string()
+    }
+}

@@ -337,8 +337,17 @@ impl Inbound<'_> {
             code: permanent.code.as_str().to_string(),
             reason: permanent.reason.clone(),
         };
+        let peer_key = peer.to_uri().into_bytes();
         self.store
             .transaction(&[&trees.received_through, &trees.inbox_outcome], |tx| {
+                // Another delivery of the same link may have handled it meanwhile.
+                let handled_through = tx
+                    .get(&trees.received_through, &peer_key)?
+                    .unwrap_or_default()
+                    .0;
+                if handled_through >= envelope.sequence {
+                    return Ok(());
+                }
                 tx.insert(
                     &trees.inbox_outcome,
                     envelope.message_id.as_bytes(),

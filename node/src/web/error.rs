@@ -46,6 +46,34 @@ pub enum ApiError {
     /// A bug or an unexpected failure; details are in the log.
     #[error("internal error; the details are in the node's log")]
     Internal(String),
+    /// No session, or an expired one.
+    #[error("请先登录 / please log in (no session, or it expired)")]
+    NotSignedIn,
+    /// Login, lockout, password policy.
+    #[error(transparent)]
+    Account(#[from] crate::accounts::AccountError),
+    /// The password must be changed before anything else.
+    #[error(
+        "首次登录或密码重置后须先修改密码 / change your password first (POST /api/v1/session/password)"
+    )]
+    MustChangePassword,
+    /// The caller's role may not do this.
+    #[error("无权执行此操作（需要{needed}权限）/ not allowed: this needs the {needed} role")]
+    Forbidden {
+        /// The role needed.
+        needed: &'static str,
+    },
+    /// A cookie-signed change from another site.
+    #[error("跨站请求被拒绝 / cross-site request refused")]
+    CrossSiteRequest,
+    /// The request body or query is malformed.
+    #[error("{message}")]
+    BadRequest {
+        /// Which field, if known.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -63,6 +91,12 @@ impl ApiError {
             ApiError::ProtocolVersion(_) => (StatusCode::BAD_REQUEST, "FED004"),
             ApiError::BadProtocolHeader(_) => (StatusCode::BAD_REQUEST, "FED005"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "GEN400"),
+            ApiError::NotSignedIn => (StatusCode::UNAUTHORIZED, "ACC000"),
+            ApiError::Account(account) => account_status_and_code(account),
+            ApiError::MustChangePassword => (StatusCode::FORBIDDEN, "ACC004"),
+            ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "ACC005"),
+            ApiError::CrossSiteRequest => (StatusCode::FORBIDDEN, "ACC007"),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
         }
     }
@@ -78,13 +112,34 @@ impl ApiError {
             ApiError::Inbound(crate::federation::inbound::InboundError::Version(mismatch)) => {
                 serde_json::json!({"ours": mismatch.ours, "theirs": mismatch.theirs})
             }
+            ApiError::BadRequest { field, .. } => serde_json::json!({"field": field}),
+            ApiError::Account(crate::accounts::AccountError::Locked { minutes }) => {
+                serde_json::json!({"minutes": minutes})
+            }
+            ApiError::Forbidden { needed } => serde_json::json!({"needed": needed}),
             ApiError::Inbound(_)
+            | ApiError::NotSignedIn
+            | ApiError::Account(_)
+            | ApiError::MustChangePassword
+            | ApiError::CrossSiteRequest
             | ApiError::Internal(_)
             | ApiError::StoreUnavailable(_)
             | ApiError::NoClientCertificate
             | ApiError::PeerWithoutIdentity { .. }
             | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
         }
+    }
+}
+
+fn account_status_and_code(error: &crate::accounts::AccountError) -> (StatusCode, &'static str) {
+    use crate::accounts::AccountError;
+    match error {
+        AccountError::WrongCredentials => (StatusCode::UNAUTHORIZED, "ACC001"),
+        AccountError::Locked { .. } => (StatusCode::TOO_MANY_REQUESTS, "ACC002"),
+        AccountError::Disabled => (StatusCode::FORBIDDEN, "ACC003"),
+        AccountError::WeakPassword { .. } => (StatusCode::BAD_REQUEST, "ACC006"),
+        AccountError::UsernameTaken(_) => (StatusCode::CONFLICT, "ACC008"),
+        AccountError::Hashing(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
     }
 }
 

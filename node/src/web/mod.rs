@@ -4,7 +4,9 @@
 //! Handlers are thin: extract, call one function, map the result.
 //! [`app`] is a plain function so tests can drive it with `oneshot`.
 
+pub mod auth;
 pub mod error;
+pub mod session;
 
 use std::sync::Arc;
 
@@ -23,6 +25,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/api/v1/node", get(node_description))
         .route("/api/v1/federation/links", get(federation_links))
+        .merge(session::routes())
         .fallback(not_found)
         .with_state(state)
 }
@@ -97,9 +100,39 @@ async fn node_description(State(state): State<Arc<NodeState>>) -> Json<NodeDescr
 /// For each peer: last contact, queued messages, oldest undelivered age, last error.
 async fn federation_links(
     State(state): State<Arc<NodeState>>,
+    _admin: auth::Admin,
 ) -> Result<Json<Vec<crate::federation::LinkView>>, ApiError> {
     let now = crate::clock::Timestamp::now_from_system_clock();
     Ok(Json(crate::federation::link_views(&state, now)?))
+}
+
+/// JSON body extractor whose refusals are [`ApiError`]s (JSON, stable code,
+/// the field and the problem) instead of axum's plain-text rejections.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError::BadRequest {
+                field: None,
+                message: format!(
+                    "请求内容无法读取 / the request body cannot be read: {}",
+                    rejection.body_text()
+                ),
+            }),
+        }
+    }
 }
 
 async fn not_found(uri: Uri) -> ApiError {
