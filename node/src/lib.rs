@@ -13,6 +13,7 @@ pub mod division;
 pub mod federation;
 pub mod node;
 pub mod pki;
+pub mod report;
 pub mod store;
 pub mod tls;
 pub mod web;
