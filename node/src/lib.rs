@@ -14,6 +14,7 @@ pub mod federation;
 pub mod node;
 pub mod pki;
 pub mod report;
+pub mod review;
 pub mod store;
 pub mod tls;
 pub mod web;

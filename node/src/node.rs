@@ -26,6 +26,10 @@ pub struct NodeState {
     pub federation: FederationState,
     /// Accounts and sessions.
     pub accounts: crate::accounts::store::AccountTrees,
+    /// Reports of this node's units (city level).
+    pub reports: crate::report::store::ReportTrees,
+    /// Reports forwarded from below (province and national levels).
+    pub review: crate::review::store::ReviewTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -258,12 +262,18 @@ pub async fn start(
     let store = Store::open(&config.data_dir)?;
     let federation = FederationState::new(&config, &material, &store)?;
     let accounts = crate::accounts::store::AccountTrees::open(&store)?;
+    let reports = crate::report::store::ReportTrees::open(&store)?;
+    let review = crate::review::store::ReviewTrees::open(&store)?;
+
     create_bureau_accounts_once(&config, &accounts, &store, now).await?;
     let state = Arc::new(NodeState {
         config,
         store,
         federation,
         accounts,
+        reports,
+        review,
+
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),
     });

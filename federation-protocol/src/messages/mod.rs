@@ -3,6 +3,7 @@
 //! because bureaus upgrade on different days: a province on v2 must read a
 //! city's v1 message.
 
+pub mod reports;
 pub mod v1;
 pub mod v2;
 
@@ -11,6 +12,8 @@ use crate::{Envelope, MessageKind};
 /// The registry change payload as this build writes it.
 pub use v2::RegistryChange;
 pub use v2::{RegistryChangeKind, UnitOnTheWire};
+
+pub use reports::{AcceptanceReceipt, CommentOnTheWire, Feedback, ReportBatch, ReportOnTheWire};
 
 /// A payload type.
 pub trait Payload: serde::Serialize + serde::de::DeserializeOwned {

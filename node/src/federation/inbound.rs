@@ -24,7 +24,12 @@ use zhibao_federation_protocol::{
     Direction, Envelope, EnvelopeError, MessageKind, NodeIdentity, SignatureCheck,
 };
 
+use zhibao_federation_protocol::messages::{AcceptanceReceipt, Feedback, ReportBatch};
+
 use super::outbound::{self, OutgoingMessage, Sealer};
+use crate::report::ReportKey;
+use crate::review::store::ReviewTrees;
+
 use super::store::{Counter, FederationTrees, InboxOutcome, peer_sequence_key};
 use crate::clock::Timestamp;
 use crate::config::NodeConfig;
@@ -83,6 +88,10 @@ pub struct Inbound<'a> {
     pub sealer: &'a Sealer,
     /// Certificates of this federation, with the current CRL.
     pub checker: &'a CertificateChecker,
+    /// Reports of this node's own units (city level).
+    pub reports: &'a crate::report::store::ReportTrees,
+    /// Reports forwarded to this node (province and national levels).
+    pub review: &'a crate::review::store::ReviewTrees,
 }
 
 /// How far in the future of our clock a signature time may be (clocks drift).
@@ -282,6 +291,14 @@ impl Inbound<'_> {
             MessageKind::RegistryChange => {
                 self.authorize_payload::<RegistryChange>(peer, direction, envelope)
             }
+            MessageKind::ReportBatch => {
+                self.authorize_payload::<ReportBatch>(peer, direction, envelope)?;
+                check_report_batch_chain(envelope)
+            }
+            MessageKind::Feedback => self.authorize_payload::<Feedback>(peer, direction, envelope),
+            MessageKind::AcceptanceReceipt => {
+                self.authorize_payload::<AcceptanceReceipt>(peer, direction, envelope)
+            }
             other => Err(PermanentRefusalOrRetry::Refuse(refusal(
                 RefusalCode::KindNotHandled,
                 format!(
@@ -386,6 +403,9 @@ impl Inbound<'_> {
                 &trees.received,
                 &trees.outbox,
                 &trees.next_sequence,
+                &self.reports.status,
+                &self.review.received,
+                &self.review.versions,
             ],
             |tx| {
                 let handled_through = tx
@@ -414,6 +434,7 @@ impl Inbound<'_> {
                     &peer_sequence_key(peer, envelope.sequence),
                     envelope,
                 )?;
+                self.apply_to_domain(tx, peer, envelope, now)?;
                 if let Some(relay) = &relay {
                     outbound::enqueue(tx, trees, self.sealer, relay, now)?;
                 }
@@ -422,14 +443,138 @@ impl Inbound<'_> {
         )
     }
 
+    /// What a message changes in this node's own records (inside the applying transaction).
+    fn apply_to_domain(
+        &self,
+        tx: &crate::store::Transaction<'_>,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+        now: Timestamp,
+    ) -> Result<(), crate::store::TxFailure> {
+        let malformed = |error: zhibao_federation_protocol::messages::PayloadError| {
+            crate::store::TxFailure::Store(StoreError::Decode {
+                tree: "received_envelope_by_origin".to_string(),
+                reason: error.to_string(),
+            })
+        };
+        match envelope.kind {
+            MessageKind::ReportBatch => {
+                let batch = envelope
+                    .decode_payload::<ReportBatch>()
+                    .map_err(malformed)?;
+                for report in batch.reports {
+                    let key = ReviewTrees::key_of(&report);
+                    let existing = tx.get(&self.review.received, &key.to_bytes())?;
+                    tx.insert(
+                        &self.review.versions,
+                        &ReviewTrees::version_key_of(&report),
+                        &report,
+                    )?;
+                    let received = crate::review::receive(
+                        existing.as_ref(),
+                        report,
+                        &peer.to_uri(),
+                        &envelope.sender.to_uri(),
+                        envelope.sequence,
+                        now,
+                    );
+                    tx.insert(&self.review.received, &key.to_bytes(), &received)?;
+                }
+            }
+            MessageKind::Feedback => {
+                let feedback = envelope.decode_payload::<Feedback>().map_err(malformed)?;
+                let key = ReportKey {
+                    unit: feedback.unit.clone(),
+                    form: feedback.form.clone(),
+                    period: feedback.period.clone(),
+                };
+                let record = crate::report::FeedbackRecord {
+                    from_level: feedback.from_level.clone(),
+                    by: feedback.by.clone(),
+                    at_ms: feedback.at_ms,
+                    version: feedback.version,
+                    comments: feedback
+                        .comments
+                        .iter()
+                        .map(|comment| crate::report::Comment {
+                            indicator: comment.indicator.clone(),
+                            text: comment.text.clone(),
+                        })
+                        .collect(),
+                };
+                if let Some(status) = tx.get(&self.reports.status, &key.to_bytes())? {
+                    let next = crate::report::receive_feedback(&status, record, now);
+                    tx.insert(&self.reports.status, &key.to_bytes(), &next)?;
+                } else if let Some(received) = tx.get(&self.review.received, &key.to_bytes())? {
+                    let next = crate::review::receive_feedback_from_above(&received, record, now);
+                    tx.insert(&self.review.received, &key.to_bytes(), &next)?;
+                }
+            }
+            MessageKind::AcceptanceReceipt => {
+                let receipt = envelope
+                    .decode_payload::<AcceptanceReceipt>()
+                    .map_err(malformed)?;
+                let key = ReportKey {
+                    unit: receipt.unit.clone(),
+                    form: receipt.form.clone(),
+                    period: receipt.period.clone(),
+                };
+                if let Some(status) = tx.get(&self.reports.status, &key.to_bytes())? {
+                    let next =
+                        crate::report::receive_acceptance(&status, &receipt.level, receipt.version);
+                    tx.insert(&self.reports.status, &key.to_bytes(), &next)?;
+                } else if let Some(mut received) = tx.get(&self.review.received, &key.to_bytes())? {
+                    if received.report.version == receipt.version
+                        && received.state == crate::review::UpperState::Approved
+                    {
+                        received.state = crate::review::UpperState::Accepted;
+                        tx.insert(&self.review.received, &key.to_bytes(), &received)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// Registry changes travel on without a decision: a city's go up to the
     /// nation through the province (forwarded intact), and the nation's go down
-    /// to the city whose division holds the unit.
+    /// to the city whose division holds the unit. Feedback and acceptance
+    /// receipts from the nation go on down to the city concerned.
     fn relay_for(
         &self,
         peer: &NodeIdentity,
         envelope: &Envelope,
     ) -> Result<Option<OutgoingMessage>, StoreError> {
+        let unit_division_going_down = match envelope.kind {
+            MessageKind::Feedback => envelope
+                .decode_payload::<Feedback>()
+                .ok()
+                .map(|feedback| feedback.unit_division),
+            MessageKind::AcceptanceReceipt => envelope
+                .decode_payload::<AcceptanceReceipt>()
+                .ok()
+                .map(|receipt| receipt.unit_division),
+            _ => None,
+        };
+        if let Some(unit_division) = unit_division_going_down {
+            if self.direction_from(peer) != Direction::Down {
+                return Ok(None);
+            }
+            let child = self
+                .config
+                .children
+                .iter()
+                .find(|child| division_within(&unit_division, child.identity.division()));
+            return Ok(child.map(|child| OutgoingMessage {
+                message_id: outbound::new_message_id(),
+                to: child.identity.clone(),
+                kind: envelope.kind,
+                payload_version: envelope.payload_version,
+                payload: envelope.payload.clone(),
+                forwarded: vec![envelope.clone()],
+            }));
+        }
         if envelope.kind != MessageKind::RegistryChange {
             return Ok(None);
         }
@@ -517,4 +662,58 @@ fn division_within(division: &str, scope: &str) -> bool {
         (Ok(division), Ok(scope)) => scope.contains(division),
         _ => false,
     }
+}
+
+/// A province's report batch must carry, forwarded intact, the city batches
+/// that brought each report, with the same content; and every content hash
+/// must match its content. So the nation checks every hop, not only the last.
+fn check_report_batch_chain(envelope: &Envelope) -> Result<(), PermanentRefusalOrRetry> {
+    let batch = match envelope.decode_payload::<ReportBatch>() {
+        Ok(batch) => batch,
+        Err(error) => return Err(refusal(RefusalCode::MalformedPayload, error.to_string()).into()),
+    };
+    let originals: Vec<ReportBatch> = envelope
+        .originals()
+        .into_iter()
+        .filter(|original| !std::ptr::eq(*original, envelope))
+        .filter_map(|original| original.decode_payload::<ReportBatch>().ok())
+        .collect();
+    for report in &batch.reports {
+        let content = crate::report::ReportContent {
+            values: report.values.clone(),
+            rows: report.rows.clone(),
+            explanations: report.explanations.clone(),
+        };
+        if content.content_hash() != report.content_hash {
+            return Err(refusal(
+                RefusalCode::MalformedPayload,
+                format!(
+                    "report {}/{}/{} v{}: the content does not match its hash",
+                    report.unit, report.form, report.period, report.version
+                ),
+            )
+            .into());
+        }
+        let from_a_city = envelope.sender.level() == zhibao_federation_protocol::NodeLevel::City;
+        let vouched_by_original = originals.iter().any(|original| {
+            original.reports.iter().any(|inner| {
+                inner.unit == report.unit
+                    && inner.form == report.form
+                    && inner.period == report.period
+                    && inner.version == report.version
+                    && inner.content_hash == report.content_hash
+            })
+        });
+        if !from_a_city && !vouched_by_original {
+            return Err(refusal(
+                RefusalCode::OutsideJurisdiction,
+                format!(
+                    "report {}/{}/{} v{} is not in any forwarded city batch: a province forwards only what its cities sent",
+                    report.unit, report.form, report.period, report.version
+                ),
+            )
+            .into());
+        }
+    }
+    Ok(())
 }

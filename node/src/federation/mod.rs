@@ -281,6 +281,8 @@ async fn receive_delivery(
             trees: &worker_state.federation.trees,
             sealer: &worker_state.federation.sealer,
             checker: &checker,
+            reports: &worker_state.reports,
+            review: &worker_state.review,
         }
         .accept_delivery(&peer.identity, &delivery, now)
     })

@@ -129,6 +129,8 @@ pub enum ReportState {
     Returned,
     /// Approved by the city (and forwarded upward).
     Approved,
+    /// An upper level sent feedback; the city must annotate or return it to the unit.
+    FeedbackReceived,
 }
 
 impl ReportState {
@@ -139,6 +141,7 @@ impl ReportState {
             ReportState::Submitted => "submitted",
             ReportState::Returned => "returned",
             ReportState::Approved => "approved",
+            ReportState::FeedbackReceived => "feedback_received",
         }
     }
 }
@@ -203,6 +206,30 @@ pub struct ReportStatus {
     pub returned: Option<ReturnToUnit>,
     /// Every state change.
     pub history: Vec<Transition>,
+    /// Feedback from upper levels, newest last.
+    #[serde(default)]
+    pub feedback: Vec<FeedbackRecord>,
+    /// Upper levels that accepted a version (receipts): (level, version).
+    #[serde(default)]
+    pub accepted_by: Vec<(String, u32)>,
+    /// The city's latest annotation (answer to feedback).
+    #[serde(default)]
+    pub annotation: Option<String>,
+}
+
+/// Review feedback from an upper level (sent by it, or received from it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FeedbackRecord {
+    /// `province` or `national`.
+    pub from_level: String,
+    /// Who wrote it.
+    pub by: String,
+    /// When (ms).
+    pub at_ms: i64,
+    /// Version it is about.
+    pub version: u32,
+    /// Comments.
+    pub comments: Vec<Comment>,
 }
 
 /// Why a report action was refused.
@@ -273,7 +300,10 @@ pub fn save_draft(
         });
     }
     let state = status.map(|status| status.state);
-    if state == Some(ReportState::Submitted) || state == Some(ReportState::Approved) {
+    if matches!(
+        state,
+        Some(ReportState::Submitted | ReportState::Approved | ReportState::FeedbackReceived)
+    ) {
         return Err(ReportError::WrongState {
             state: state.map_or("", ReportState::as_str),
             action: "修改 / edit",
@@ -291,6 +321,9 @@ pub fn save_draft(
         rule_run: None,
         returned: None,
         history: Vec::new(),
+        feedback: Vec::new(),
+        accepted_by: Vec::new(),
+        annotation: None,
     });
     if state.is_none() {
         next.history.push(Transition {
@@ -342,6 +375,7 @@ pub fn submit(
     next.latest_version = Some(number);
     next.returned = None;
     next.rule_run = None;
+    next.annotation = None;
     Ok((version, next))
 }
 
@@ -411,7 +445,8 @@ pub fn approve(
     Ok(next)
 }
 
-/// The city returns the latest version to the unit with comments and a deadline.
+/// The city returns the latest version to the unit with comments and a
+/// deadline: after its own review, or to answer an upper level's feedback (R32).
 pub fn return_to_unit(
     status: &ReportStatus,
     comments: Vec<Comment>,
@@ -419,7 +454,12 @@ pub fn return_to_unit(
     by: &str,
     now: Timestamp,
 ) -> Result<ReportStatus, ReportError> {
-    let (version, _) = require_rule_run_on_latest(status)?;
+    let version = if status.state == ReportState::FeedbackReceived {
+        status.latest_version.unwrap_or(0)
+    } else {
+        require_rule_run_on_latest(status)?.0
+    };
+
     if comments
         .iter()
         .all(|comment| comment.text.trim().is_empty())
@@ -459,4 +499,75 @@ pub fn is_overdue(status: &ReportStatus, now: Timestamp) -> bool {
             .returned
             .as_ref()
             .is_some_and(|returned| returned.due_ms < now.0)
+}
+
+/// Feedback from an upper level arrives about an approved version.
+pub fn receive_feedback(
+    status: &ReportStatus,
+    feedback: FeedbackRecord,
+    now: Timestamp,
+) -> ReportStatus {
+    let mut next = status.clone();
+    next.history.push(Transition {
+        from: Some(status.state),
+        to: ReportState::FeedbackReceived,
+        version: Some(feedback.version),
+        by: format!("{}:{}", feedback.from_level, feedback.by),
+        at_ms: now.0,
+        why: Some(
+            feedback
+                .comments
+                .iter()
+                .map(|comment| comment.text.clone())
+                .collect::<Vec<_>>()
+                .join("；"),
+        ),
+    });
+    next.state = ReportState::FeedbackReceived;
+    next.feedback.push(feedback);
+    next
+}
+
+/// The city answers feedback with an annotation and sends the same version up
+/// again for the upper level to decide (R32).
+pub fn annotate(
+    status: &ReportStatus,
+    text: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<ReportStatus, ReportError> {
+    if status.state != ReportState::FeedbackReceived {
+        return Err(ReportError::WrongState {
+            state: status.state.as_str(),
+            action: "备注说明 / annotate",
+        });
+    }
+    if text.trim().is_empty() {
+        return Err(ReportError::BadReturn);
+    }
+    let mut next = status.clone();
+    next.history.push(Transition {
+        from: Some(status.state),
+        to: ReportState::Approved,
+        version: status.latest_version,
+        by: by.to_string(),
+        at_ms: now.0,
+        why: Some(text.to_string()),
+    });
+    next.state = ReportState::Approved;
+    next.annotation = Some(text.to_string());
+    Ok(next)
+}
+
+/// An upper level's acceptance receipt arrives.
+pub fn receive_acceptance(status: &ReportStatus, level: &str, version: u32) -> ReportStatus {
+    let mut next = status.clone();
+    if !next
+        .accepted_by
+        .iter()
+        .any(|(existing, number)| existing == level && *number == version)
+    {
+        next.accepted_by.push((level.to_string(), version));
+    }
+    next
 }
