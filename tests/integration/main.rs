@@ -11,3 +11,4 @@ mod federation_delivery;
 mod federation_refusals;
 mod federation_tls;
 mod node_start;
+mod review_flow;
