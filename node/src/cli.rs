@@ -46,6 +46,12 @@ enum Command {
     /// The federation CA: certificates and revocation.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Check a stopped node's store: audit chain, report content hashes, envelope signatures.
+    Verify {
+        /// The node's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -165,6 +171,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => demo(dir, units_per_city, now).await,
         Command::Init(args) => init(args, now),
         Command::Certs(certs) => run_certs(certs, now),
+        Command::Verify { config } => verify(config),
     }
 }
 
@@ -373,4 +380,24 @@ fn run_certs(command: CertsCommand, now: Timestamp) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn verify(config_path: PathBuf) -> anyhow::Result<()> {
+    let config = NodeConfig::load(&config_path)?;
+    let report = crate::verify::verify_node(&config)?;
+    println!(
+        "{}: {} audit entries, {} report versions, {} envelopes checked",
+        config.name, report.audit_entries, report.report_versions, report.envelopes
+    );
+    if report.problems.is_empty() {
+        println!("一切相符 / everything matches");
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("不符 / MISMATCH: {problem}");
+    }
+    anyhow::bail!(
+        "{} record(s) do not match; see above",
+        report.problems.len()
+    )
 }

@@ -5,6 +5,7 @@
 //! layers around them.
 
 pub mod accounts;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -17,4 +18,5 @@ pub mod report;
 pub mod review;
 pub mod store;
 pub mod tls;
+pub mod verify;
 pub mod web;

@@ -30,6 +30,8 @@ pub struct NodeState {
     pub reports: crate::report::store::ReportTrees,
     /// Reports forwarded from below (province and national levels).
     pub review: crate::review::store::ReviewTrees,
+    /// The hash-chained audit log.
+    pub audit: crate::audit::AuditLog,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -264,6 +266,7 @@ pub async fn start(
     let accounts = crate::accounts::store::AccountTrees::open(&store)?;
     let reports = crate::report::store::ReportTrees::open(&store)?;
     let review = crate::review::store::ReviewTrees::open(&store)?;
+    let audit = crate::audit::AuditLog::open(&store)?;
 
     create_bureau_accounts_once(&config, &accounts, &store, now).await?;
     let state = Arc::new(NodeState {
@@ -273,6 +276,7 @@ pub async fn start(
         accounts,
         reports,
         review,
+        audit,
 
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),

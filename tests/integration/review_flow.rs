@@ -82,12 +82,25 @@ async fn feedback_annotation_approval_and_acceptance_travel_between_the_levels()
         .unwrap();
     let (version, _) = city
         .reports
-        .submit(&city.store, &key(), Some("s-1".into()), "unit", now)
+        .submit(
+            &city.store,
+            &city.audit,
+            &key(),
+            Some("s-1".into()),
+            "unit",
+            now,
+        )
         .unwrap();
     city.reports
-        .change_status(&city.store, &key(), |status| {
-            zhibao_node::report::record_rule_run(status, 0, 0, "reviewer", now)
-        })
+        .change_status(
+            &city.store,
+            &city.audit,
+            &key(),
+            "report.rules_run",
+            "reviewer",
+            now,
+            |status| zhibao_node::report::record_rule_run(status, 0, 0, "reviewer", now),
+        )
         .unwrap();
     flow::city_approve(city, &key(), &unit(), None, "reviewer", now)
         .await

@@ -92,6 +92,8 @@ pub struct Inbound<'a> {
     pub reports: &'a crate::report::store::ReportTrees,
     /// Reports forwarded to this node (province and national levels).
     pub review: &'a crate::review::store::ReviewTrees,
+    /// The audit log.
+    pub audit: &'a crate::audit::AuditLog,
 }
 
 /// How far in the future of our clock a signature time may be (clocks drift).
@@ -406,6 +408,7 @@ impl Inbound<'_> {
                 &self.reports.status,
                 &self.review.received,
                 &self.review.versions,
+                &self.audit.entries,
             ],
             |tx| {
                 let handled_through = tx
@@ -443,7 +446,34 @@ impl Inbound<'_> {
         )
     }
 
+    /// Appends a received message's effect to the audit log, the peer as actor.
+    #[allow(clippy::too_many_arguments)] // why: mirrors the audit entry's fields
+    fn log(
+        &self,
+        tx: &crate::store::Transaction<'_>,
+        peer: &NodeIdentity,
+        action: &str,
+        key: &ReportKey,
+        version: u32,
+        content_hash: Option<String>,
+        now: Timestamp,
+    ) -> Result<(), crate::store::TxFailure> {
+        crate::audit::append(
+            tx,
+            self.audit,
+            &crate::audit::AuditEvent {
+                actor: &peer.to_uri(),
+                action,
+                subject: crate::report::store::subject(key, version),
+                content_hash,
+            },
+            now,
+        )?;
+        Ok(())
+    }
+
     /// What a message changes in this node's own records (inside the applying transaction).
+
     fn apply_to_domain(
         &self,
         tx: &crate::store::Transaction<'_>,
@@ -469,6 +499,15 @@ impl Inbound<'_> {
                         &self.review.versions,
                         &ReviewTrees::version_key_of(&report),
                         &report,
+                    )?;
+                    self.log(
+                        tx,
+                        peer,
+                        "review.receive",
+                        &key,
+                        report.version,
+                        Some(report.content_hash.clone()),
+                        now,
                     )?;
                     let received = crate::review::receive(
                         existing.as_ref(),
@@ -502,6 +541,15 @@ impl Inbound<'_> {
                         })
                         .collect(),
                 };
+                self.log(
+                    tx,
+                    peer,
+                    "report.feedback_received",
+                    &key,
+                    feedback.version,
+                    None,
+                    now,
+                )?;
                 if let Some(status) = tx.get(&self.reports.status, &key.to_bytes())? {
                     let next = crate::report::receive_feedback(&status, record, now);
                     tx.insert(&self.reports.status, &key.to_bytes(), &next)?;
@@ -519,6 +567,15 @@ impl Inbound<'_> {
                     form: receipt.form.clone(),
                     period: receipt.period.clone(),
                 };
+                self.log(
+                    tx,
+                    peer,
+                    "report.accepted_above",
+                    &key,
+                    receipt.version,
+                    Some(receipt.content_hash.clone()),
+                    now,
+                )?;
                 if let Some(status) = tx.get(&self.reports.status, &key.to_bytes())? {
                     let next =
                         crate::report::receive_acceptance(&status, &receipt.level, receipt.version);

@@ -283,6 +283,7 @@ async fn receive_delivery(
             checker: &checker,
             reports: &worker_state.reports,
             review: &worker_state.review,
+            audit: &worker_state.audit,
         }
         .accept_delivery(&peer.identity, &delivery, now)
     })

@@ -9,7 +9,9 @@
 //! is never half-saved; the caller makes it durable before answering.
 
 use super::{Draft, ReportContent, ReportError, ReportKey, ReportStatus, ReportVersion};
+use crate::audit::{AuditEvent, AuditLog};
 use crate::clock::Timestamp;
+
 use crate::store::{Record, Store, StoreError, Tree, TxError};
 
 impl Record for ReportStatus {
@@ -131,6 +133,7 @@ impl ReportTrees {
     pub fn submit(
         &self,
         store: &Store,
+        audit: &AuditLog,
         key: &ReportKey,
         submission_id: Option<String>,
         by: &str,
@@ -143,6 +146,7 @@ impl ReportTrees {
                 &self.drafts,
                 &self.versions,
                 &self.submissions,
+                &audit.entries,
             ],
             |tx| {
                 if let Some(id) = &submission_id
@@ -165,6 +169,17 @@ impl ReportTrees {
                     super::submit(&status, &draft, submission_id.clone(), by, now)
                         .map_err(|error| TxError::Abort(ReportStoreError::Report(error)))?;
                 tx.insert(&self.versions, &version_key(key, version.number), &version)?;
+                crate::audit::append(
+                    tx,
+                    audit,
+                    &AuditEvent {
+                        actor: by,
+                        action: "report.submit",
+                        subject: subject(key, version.number),
+                        content_hash: Some(version.content_hash.clone()),
+                    },
+                    now,
+                )?;
                 tx.insert(&self.status, &key_bytes, &next)?;
                 if let Some(id) = &submission_id {
                     tx.insert(
@@ -185,11 +200,15 @@ impl ReportTrees {
     pub fn change_status(
         &self,
         store: &Store,
+        audit: &AuditLog,
         key: &ReportKey,
+        action: &str,
+        by: &str,
+        now: Timestamp,
         change: impl Fn(&ReportStatus) -> Result<ReportStatus, ReportError>,
     ) -> Result<ReportStatus, ReportStoreError> {
         let key_bytes = key.to_bytes();
-        store.transaction(&[&self.status], |tx| {
+        store.transaction(&[&self.status, &audit.entries], |tx| {
             let status = tx.get(&self.status, &key_bytes)?.ok_or(TxError::Abort(
                 ReportStoreError::Report(ReportError::WrongState {
                     state: "未开始 / not started",
@@ -199,7 +218,23 @@ impl ReportTrees {
             let next =
                 change(&status).map_err(|error| TxError::Abort(ReportStoreError::Report(error)))?;
             tx.insert(&self.status, &key_bytes, &next)?;
+            crate::audit::append(
+                tx,
+                audit,
+                &AuditEvent {
+                    actor: by,
+                    action,
+                    subject: subject(key, next.latest_version.unwrap_or(0)),
+                    content_hash: None,
+                },
+                now,
+            )?;
             Ok(next)
         })
     }
+}
+
+/// How the audit log names a report version: `unit/form/period vN`.
+pub fn subject(key: &ReportKey, version: u32) -> String {
+    format!("{}/{}/{} v{version}", key.unit, key.form, key.period)
 }

@@ -71,6 +71,7 @@ async fn durable_and_wake(
 /// `annotation` is given), in the transaction of `change`.
 async fn send_up_from_city(
     state: &NodeState,
+    action: &str,
     key: &ReportKey,
     unit: &UnitOnReport,
     by: &str,
@@ -91,12 +92,23 @@ async fn send_up_from_city(
             &reports.versions,
             &federation.outbox,
             &federation.next_sequence,
+            &state.audit.entries,
         ],
         |tx| {
             let status = tx
                 .get(&reports.status, &key_bytes)?
                 .ok_or_else(|| abort(not_found()))?;
             let next = change(&status).map_err(abort)?;
+            log(
+                tx,
+                state,
+                by,
+                action,
+                key,
+                next.latest_version.unwrap_or(0),
+                None,
+                now,
+            )?;
             let number = next.latest_version.unwrap_or(0);
             let version = tx
                 .get(&reports.versions, &version_key(key, number))?
@@ -144,7 +156,7 @@ pub async fn city_approve(
     by: &str,
     now: Timestamp,
 ) -> Result<ReportStatus, ReportStoreError> {
-    send_up_from_city(state, key, unit, by, now, |status| {
+    send_up_from_city(state, "report.approve", key, unit, by, now, |status| {
         crate::report::approve(status, comment.clone(), by, now)
     })
     .await
@@ -160,7 +172,7 @@ pub async fn city_annotate(
     by: &str,
     now: Timestamp,
 ) -> Result<ReportStatus, ReportStoreError> {
-    send_up_from_city(state, key, unit, by, now, |status| {
+    send_up_from_city(state, "report.annotate", key, unit, by, now, |status| {
         crate::report::annotate(status, text, by, now)
     })
     .await
@@ -197,6 +209,7 @@ pub async fn upper_approve(
             &federation.received,
             &federation.outbox,
             &federation.next_sequence,
+            &state.audit.entries,
         ],
         |tx| {
             let received = tx
@@ -204,6 +217,22 @@ pub async fn upper_approve(
                 .ok_or_else(|| abort(not_found()))?;
             let next =
                 super::approve(&received, national, comment.clone(), by, now).map_err(abort)?;
+            let action = if national {
+                "review.accept"
+            } else {
+                "review.approve"
+            };
+            let hash = Some(received.report.content_hash.clone());
+            log(
+                tx,
+                state,
+                by,
+                action,
+                key,
+                received.report.version,
+                hash,
+                now,
+            )?;
             tx.insert(&review.received, &key_bytes, &next)?;
             let child = NodeIdentity::from_uri(&received.from_child).map_err(|error| {
                 TxFailure::Store(StoreError::Decode {
@@ -282,11 +311,22 @@ pub async fn upper_feedback(
             &review.received,
             &federation.outbox,
             &federation.next_sequence,
+            &state.audit.entries,
         ],
         |tx| {
             let received = tx
                 .get(&review.received, &key_bytes)?
                 .ok_or_else(|| abort(not_found()))?;
+            log(
+                tx,
+                state,
+                by,
+                "review.feedback",
+                key,
+                received.report.version,
+                None,
+                now,
+            )?;
             let (next, record) =
                 super::send_feedback(&received, level_name(state), comments.clone(), by, now)
                     .map_err(abort)?;
@@ -339,4 +379,30 @@ pub fn upper_queue(
             Err(error) => Some(Err(error)),
         })
         .collect()
+}
+
+/// Appends this decision to the audit log (inside the deciding transaction).
+#[allow(clippy::too_many_arguments)] // why: one call site per decision; a struct would only rename the arguments
+fn log(
+    tx: &crate::store::Transaction<'_>,
+    state: &NodeState,
+    by: &str,
+    action: &str,
+    key: &ReportKey,
+    version: u32,
+    content_hash: Option<String>,
+    now: Timestamp,
+) -> Result<(), TxFailure> {
+    crate::audit::append(
+        tx,
+        &state.audit,
+        &crate::audit::AuditEvent {
+            actor: by,
+            action,
+            subject: crate::report::store::subject(key, version),
+            content_hash,
+        },
+        now,
+    )?;
+    Ok(())
 }

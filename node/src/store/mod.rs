@@ -131,6 +131,7 @@ impl Store {
     }
 
     /// The data folder of this store.
+
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
