@@ -473,7 +473,6 @@ impl Inbound<'_> {
     }
 
     /// What a message changes in this node's own records (inside the applying transaction).
-
     fn apply_to_domain(
         &self,
         tx: &crate::store::Transaction<'_>,
@@ -580,13 +579,12 @@ impl Inbound<'_> {
                     let next =
                         crate::report::receive_acceptance(&status, &receipt.level, receipt.version);
                     tx.insert(&self.reports.status, &key.to_bytes(), &next)?;
-                } else if let Some(mut received) = tx.get(&self.review.received, &key.to_bytes())? {
-                    if received.report.version == receipt.version
-                        && received.state == crate::review::UpperState::Approved
-                    {
-                        received.state = crate::review::UpperState::Accepted;
-                        tx.insert(&self.review.received, &key.to_bytes(), &received)?;
-                    }
+                } else if let Some(mut received) = tx.get(&self.review.received, &key.to_bytes())?
+                    && received.report.version == receipt.version
+                    && received.state == crate::review::UpperState::Approved
+                {
+                    received.state = crate::review::UpperState::Accepted;
+                    tx.insert(&self.review.received, &key.to_bytes(), &received)?;
                 }
             }
             _ => {}

@@ -197,6 +197,7 @@ impl ReportTrees {
     }
 
     /// Applies a status change computed by `change` from the current status (one transaction).
+    #[allow(clippy::too_many_arguments)] // why: the audit entry needs action, actor and time; a struct would only rename them
     pub fn change_status(
         &self,
         store: &Store,

@@ -147,19 +147,38 @@ async fn a_retried_submission_returns_the_same_version() {
     let folder = tempfile::tempdir().unwrap();
     let store = crate::store::Store::open(folder.path()).unwrap();
     let trees = ReportTrees::open(&store).unwrap();
+    let audit = crate::audit::AuditLog::open(&store).unwrap();
     let now = Timestamp(5_000);
     trees
         .save_draft(&store, &key(), content("7.25"), None, "unit", now)
         .unwrap();
     let (first, _) = trees
-        .submit(&store, &key(), Some("client-retry-1".into()), "unit", now)
+        .submit(
+            &store,
+            &audit,
+            &key(),
+            Some("client-retry-1".into()),
+            "unit",
+            now,
+        )
         .unwrap();
     let (again, status) = trees
-        .submit(&store, &key(), Some("client-retry-1".into()), "unit", now)
+        .submit(
+            &store,
+            &audit,
+            &key(),
+            Some("client-retry-1".into()),
+            "unit",
+            now,
+        )
         .unwrap();
     assert_eq!(first, again);
     assert_eq!(status.latest_version, Some(1));
     assert_eq!(trees.versions_of(&key()).unwrap().len(), 1);
     // Without the id, a second submit of a submitted report is refused (not duplicated).
-    assert!(trees.submit(&store, &key(), None, "unit", now).is_err());
+    assert!(
+        trees
+            .submit(&store, &audit, &key(), None, "unit", now)
+            .is_err()
+    );
 }

@@ -131,7 +131,6 @@ impl Store {
     }
 
     /// The data folder of this store.
-
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
