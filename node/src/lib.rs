@@ -12,6 +12,7 @@ pub mod division;
 pub mod federation;
 pub mod node;
 pub mod pki;
+pub mod registry;
 pub mod store;
 pub mod tls;
 pub mod web;
