@@ -302,6 +302,30 @@ pub struct UnitInput {
     pub group_company: String,
 }
 
+impl From<&SurveyUnit> for UnitInput {
+    /// The unit as form fields, e.g. to pre-fill an edit form or re-check a unit.
+    fn from(unit: &SurveyUnit) -> UnitInput {
+        UnitInput {
+            code: unit.code.to_string(),
+            name: unit.name.clone(),
+            address: unit.address.clone(),
+            county: unit.county.to_string(),
+            industry: unit.industry.to_string(),
+            classes: unit
+                .classes
+                .iter()
+                .map(|class| class.code_word().to_string())
+                .collect(),
+            key_industry: unit.key_industry,
+            contact_person: unit.contact.person.clone(),
+            contact_phone: unit.contact.phone.clone(),
+            contact_email: unit.contact.email.clone().unwrap_or_default(),
+            liaison: unit.liaison.clone().unwrap_or_default(),
+            group_company: unit.group_company.clone().unwrap_or_default(),
+        }
+    }
+}
+
 /// A field of a survey unit, as named in forms, spreadsheets and errors.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
