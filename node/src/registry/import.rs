@@ -225,11 +225,34 @@ fn read_csv_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<SheetRow>, ImportE
         .flexible(true)
         .from_reader(text);
     let mut rows = Vec::new();
+    // Excel shows one row per record and per blank line, so the row number is
+    // the physical line of the record's start, less the line breaks inside
+    // quoted cells of earlier records (the csv crate skips blank lines and
+    // does not count them in its own line numbers).
+    let mut counted_up_to = 0usize;
+    let mut physical_line = 1usize;
+    let mut breaks_inside_cells = 0usize;
     for record in reader.records() {
         let record = record.map_err(|error| ImportError::Unreadable(error.to_string()))?;
-        let row = record
+        let reported_start = record
             .position()
-            .map_or(rows.len() + 1, |position| position.line() as usize);
+            .map_or(counted_up_to, |position| position.byte() as usize);
+        // The reported position is before any blank lines the reader skipped.
+        let start = reported_start
+            + text.get(reported_start..).map_or(0, |rest| {
+                rest.iter()
+                    .take_while(|byte| matches!(byte, b'\r' | b'\n'))
+                    .count()
+            });
+        physical_line += text.get(counted_up_to..start).map_or(0, |skipped| {
+            skipped.iter().filter(|byte| **byte == b'\n').count()
+        });
+        counted_up_to = counted_up_to.max(start);
+        let row = physical_line - breaks_inside_cells;
+        breaks_inside_cells += record
+            .iter()
+            .map(|cell| cell.matches('\n').count())
+            .sum::<usize>();
         let cells: Vec<String> = record.iter().map(|cell| cell.trim().to_string()).collect();
         if cells.iter().all(String::is_empty) {
             continue;
