@@ -4,7 +4,9 @@
 
 use crate::clock::Timestamp;
 
-use super::unit::{Contact, ControlClasses, RegistryEntry, SuspensionReason, UnitStatus};
+use super::unit::{
+    Contact, ControlClasses, RegistryEntry, SuspensionReason, UnitStatus, check_contact,
+};
 
 /// A change a bureau (or, for the contact, the unit) makes to a registered unit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -108,6 +110,9 @@ pub enum ChangeError {
     /// No user named.
     #[error("变更人不能为空 / the user making the change must be named")]
     MissingChangedBy,
+    /// The new contact is not acceptable (the field errors, joined).
+    #[error("联系人信息有误 / the contact is not acceptable: {0}")]
+    InvalidContact(String),
     /// A free-text value is empty.
     #[error("{0}不能为空 / {0} must not be empty")]
     EmptyValue(&'static str),
@@ -175,15 +180,19 @@ pub fn apply_change(
             unit.liaison = Some(liaison);
         }
         UnitChange::UpdateContact { contact } => {
-            if contact.person.trim().is_empty() || contact.phone.trim().is_empty() {
-                return Err(ChangeError::EmptyValue(
-                    "联系人和联系电话 / contact person and phone",
-                ));
-            }
-            if unit.contact == *contact {
+            let contact = check_contact(contact).map_err(|errors| {
+                ChangeError::InvalidContact(
+                    errors
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+            if unit.contact == contact {
                 return Err(ChangeError::NothingToChange("same contact"));
             }
-            unit.contact = contact.clone();
+            unit.contact = contact;
         }
     }
     changed.history.push(ChangeRecord {

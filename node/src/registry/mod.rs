@@ -66,5 +66,6 @@ pub use codes::{
 pub use period::{PeriodError, PeriodId};
 pub use unit::{
     Contact, ControlClass, ControlClasses, FieldError, RegistryEntry, StatusKind, SurveyUnit,
-    SuspensionReason, UnitField, UnitInput, UnitStatus, is_registrable_county, validate_new_unit,
+    SuspensionReason, UnitField, UnitInput, UnitStatus, check_contact, is_registrable_county,
+    validate_new_unit,
 };

@@ -731,6 +731,29 @@ fn check_classes(texts: &[String]) -> Result<ControlClasses, FieldError> {
     })
 }
 
+/// Checks a contact as entered (person required, phone well-formed, e-mail
+/// optional), returning it cleaned up or every field error.
+pub fn check_contact(contact: &Contact) -> Result<Contact, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let person = collect(
+        &mut errors,
+        check_required_text(UnitField::ContactPerson, &contact.person, MAX_PERSON_CHARS),
+    );
+    let phone = collect(&mut errors, check_phone(&contact.phone));
+    let email = collect(
+        &mut errors,
+        check_email(contact.email.as_deref().unwrap_or_default()),
+    );
+    match (person, phone, email) {
+        (Some(person), Some(phone), Some(email)) if errors.is_empty() => Ok(Contact {
+            person,
+            phone,
+            email,
+        }),
+        _ => Err(errors),
+    }
+}
+
 fn check_phone(text: &str) -> Result<String, FieldError> {
     let cleaned = collapse_whitespace(text);
     let n_digits = cleaned.chars().filter(char::is_ascii_digit).count();

@@ -295,6 +295,33 @@ fn a_change_needs_a_reason_and_a_user() {
     )
     .unwrap();
     assert!(!key_industry.unit.key_industry);
+    let bad_contact = apply_change(
+        &entry,
+        request(UnitChange::UpdateContact {
+            contact: Contact {
+                person: "赵敏".into(),
+                phone: "打不通".into(),
+                email: None,
+            },
+        }),
+    );
+    assert!(
+        matches!(&bad_contact, Err(ChangeError::InvalidContact(text)) if text.contains("联系电话格式错误")),
+        "{bad_contact:?}"
+    );
+    let new_contact = apply_change(
+        &entry,
+        request(UnitChange::UpdateContact {
+            contact: Contact {
+                person: " 赵敏 ".into(),
+                phone: "025-84681234".into(),
+                email: Some(String::new()),
+            },
+        }),
+    )
+    .unwrap();
+    assert_eq!(new_contact.unit.contact.person, "赵敏");
+    assert_eq!(new_contact.unit.contact.email, None);
 }
 
 #[test]
