@@ -503,16 +503,17 @@ pub fn validate_new_unit(
         }),
     );
     let classes = collect(&mut errors, check_classes(&input.classes));
-    let person = collect(
-        &mut errors,
-        check_required_text(
-            UnitField::ContactPerson,
-            &input.contact_person,
-            MAX_PERSON_CHARS,
-        ),
-    );
-    let phone = collect(&mut errors, check_phone(&input.contact_phone));
-    let email = collect(&mut errors, check_email(&input.contact_email));
+    let contact = match check_contact(&Contact {
+        person: input.contact_person.clone(),
+        phone: input.contact_phone.clone(),
+        email: Some(input.contact_email.clone()),
+    }) {
+        Ok(contact) => Some(contact),
+        Err(contact_errors) => {
+            errors.extend(contact_errors);
+            None
+        }
+    };
     let liaison = collect(
         &mut errors,
         check_optional_text(UnitField::Liaison, &input.liaison, MAX_PERSON_CHARS),
@@ -525,50 +526,43 @@ pub fn validate_new_unit(
             MAX_NAME_CHARS,
         ),
     );
-    match (
+    let (
+        Some(code),
+        Some(name),
+        Some(address),
+        Some(county),
+        Some(industry),
+        Some(classes),
+        Some(contact),
+        Some(liaison),
+        Some(group_company),
+    ) = (
         code,
         name,
         address,
         county,
         industry,
         classes,
-        person,
-        phone,
-        email,
+        contact,
         liaison,
         group_company,
-    ) {
-        (
-            Some(code),
-            Some(name),
-            Some(address),
-            Some(county),
-            Some(industry),
-            Some(classes),
-            Some(person),
-            Some(phone),
-            Some(email),
-            Some(liaison),
-            Some(group_company),
-        ) if errors.is_empty() => Ok(SurveyUnit {
-            code,
-            name,
-            address,
-            county,
-            industry,
-            classes,
-            key_industry: input.key_industry,
-            contact: Contact {
-                person,
-                phone,
-                email,
-            },
-            liaison,
-            group_company,
-            status: UnitStatus::Active,
-        }),
-        _ => Err(errors),
-    }
+    )
+    else {
+        return Err(errors);
+    };
+    Ok(SurveyUnit {
+        code,
+        name,
+        address,
+        county,
+        industry,
+        classes,
+        key_industry: input.key_industry,
+        contact,
+        liaison,
+        group_company,
+        status: UnitStatus::Active,
+    })
 }
 
 /// Keeps the value, or records the error and keeps nothing.
