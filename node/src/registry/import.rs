@@ -33,6 +33,9 @@ pub struct ImportLimits {
     pub max_bytes: usize,
     /// Most data rows accepted (header not counted).
     pub max_rows: usize,
+    /// Largest total size the parts of an `.xlsx` may declare once inflated
+    /// (a 20 MiB zip can inflate to gigabytes).
+    pub max_inflated_bytes: u64,
 }
 
 impl Default for ImportLimits {
@@ -40,6 +43,7 @@ impl Default for ImportLimits {
         ImportLimits {
             max_bytes: 20 * 1024 * 1024,
             max_rows: 50_000,
+            max_inflated_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -59,6 +63,16 @@ pub enum ImportError {
         bytes: usize,
         /// The limit.
         limit: usize,
+    },
+    /// The workbook's parts would inflate beyond the limit.
+    #[error(
+        "工作簿解压后过大：{bytes} 字节，上限 {limit} 字节 / the workbook inflates to {bytes} bytes, the limit is {limit}"
+    )]
+    TooLargeInflated {
+        /// Total declared size of the parts.
+        bytes: u64,
+        /// The limit.
+        limit: u64,
     },
     /// Neither a workbook nor text.
     #[error(
@@ -212,7 +226,10 @@ pub fn read_units(
         });
     }
     let rows = match detect_kind(bytes)? {
-        FileKind::Xlsx => read_xlsx_rows(bytes, limits.max_rows)?,
+        FileKind::Xlsx => {
+            refuse_zip_bombs(bytes, limits.max_inflated_bytes)?;
+            read_xlsx_rows(bytes, limits.max_rows)?
+        }
         FileKind::Csv => read_csv_rows(bytes, limits.max_rows)?,
     };
     check_rows(&rows, node_division)
@@ -277,6 +294,24 @@ fn column_letters(mut column: u32) -> String {
         column = column / 26 - 1;
     }
     letters.iter().rev().collect()
+}
+
+/// Sums the sizes the zip's entries declare, before anything is inflated.
+fn refuse_zip_bombs(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
+    let unreadable = |error: zip::result::ZipError| ImportError::Unreadable(error.to_string());
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let mut total = 0u64;
+    for index in 0..archive.len() {
+        let entry = archive.by_index_raw(index).map_err(unreadable)?;
+        total = total.saturating_add(entry.size());
+    }
+    if total > limit {
+        return Err(ImportError::TooLargeInflated {
+            bytes: total,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 fn read_xlsx_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<SheetRow>, ImportError> {

@@ -402,3 +402,20 @@ fn a_workbook_with_too_many_rows_is_refused() {
         30
     );
 }
+
+#[test]
+fn a_workbook_that_inflates_beyond_the_limit_is_refused() {
+    let units = sample_units(division("320100"), 200, 9);
+    let rows: Vec<Vec<String>> = units.iter().map(unit_row).collect();
+    let bytes = workbook_bytes(&HEADER_FULL, &rows);
+    let limits = ImportLimits {
+        max_inflated_bytes: 10_000,
+        ..ImportLimits::default()
+    };
+    let error = read_units(&bytes, division("320100"), limits).unwrap_err();
+    assert!(
+        matches!(error, ImportError::TooLargeInflated { limit: 10_000, bytes } if bytes > 10_000),
+        "{error}"
+    );
+    assert!(error.to_string().contains("工作簿解压后过大"), "{error}");
+}
