@@ -14,6 +14,7 @@ pub mod division;
 pub mod federation;
 pub mod node;
 pub mod pki;
+pub mod registry;
 pub mod report;
 pub mod review;
 pub mod store;
