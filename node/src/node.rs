@@ -32,6 +32,8 @@ pub struct NodeState {
     pub review: crate::review::store::ReviewTrees,
     /// The hash-chained audit log.
     pub audit: crate::audit::AuditLog,
+    /// The registry of survey units.
+    pub registry: crate::registry::store::RegistryStore,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -267,6 +269,7 @@ pub async fn start(
     let reports = crate::report::store::ReportTrees::open(&store)?;
     let review = crate::review::store::ReviewTrees::open(&store)?;
     let audit = crate::audit::AuditLog::open(&store)?;
+    let registry = crate::registry::store::RegistryStore::open(&store)?;
 
     create_bureau_accounts_once(&config, &accounts, &store, now).await?;
     let state = Arc::new(NodeState {
@@ -277,6 +280,7 @@ pub async fn start(
         reports,
         review,
         audit,
+        registry,
 
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),

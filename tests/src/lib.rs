@@ -227,7 +227,7 @@ pub fn registry_change(
     RegistryChange {
         change: RegistryChangeKind::Upsert,
         unit: UnitOnTheWire {
-            credit_code: format!("9132{index:014}"),
+            credit_code: valid_credit_code(county, index),
             name: format!("测试企业{index:05}有限公司"),
             division: county.to_string(),
             industry: "26".to_string(),
@@ -359,4 +359,12 @@ impl Federation {
         assert_eq!(status, 200, "{answer}");
         answer["token"].as_str().unwrap().to_string()
     }
+}
+
+/// A unified social credit code registered in `county`, numbered `index`, with
+/// its correct check character.
+pub fn valid_credit_code(county: &str, index: u32) -> String {
+    let first_seventeen = format!("91{county}{index:09}");
+    let check = zhibao_node::registry::credit_code_check_character(&first_seventeen).unwrap();
+    format!("{first_seventeen}{check}")
 }

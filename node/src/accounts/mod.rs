@@ -287,3 +287,17 @@ pub fn bureau_usernames(division: DivisionCode) -> Vec<(String, Role)> {
     }
     names
 }
+
+/// Hashes a *generated* initial password with light argon2id parameters
+/// (1 MiB, one pass). Why: a city imports thousands of units at once, and a
+/// 14-character random password (≈ 80 bits) cannot be guessed whatever the
+/// hash cost; the password the user chooses at first login gets the full cost.
+pub fn hash_initial_password(password: &str) -> Result<String, AccountError> {
+    use argon2::PasswordHasher;
+    let params = argon2::Params::new(1024, 1, 1, None)
+        .map_err(|error| AccountError::Hashing(error.to_string()))?;
+    argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|error| AccountError::Hashing(error.to_string()))
+}

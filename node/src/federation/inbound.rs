@@ -94,6 +94,8 @@ pub struct Inbound<'a> {
     pub review: &'a crate::review::store::ReviewTrees,
     /// The audit log.
     pub audit: &'a crate::audit::AuditLog,
+    /// The registry (upper levels keep the units their children report).
+    pub registry: &'a crate::registry::store::RegistryStore,
 }
 
 /// How far in the future of our clock a signature time may be (clocks drift).
@@ -291,7 +293,8 @@ impl Inbound<'_> {
         }
         match envelope.kind {
             MessageKind::RegistryChange => {
-                self.authorize_payload::<RegistryChange>(peer, direction, envelope)
+                self.authorize_payload::<RegistryChange>(peer, direction, envelope)?;
+                check_registry_change_readable(envelope)
             }
             MessageKind::ReportBatch => {
                 self.authorize_payload::<ReportBatch>(peer, direction, envelope)?;
@@ -409,6 +412,8 @@ impl Inbound<'_> {
                 &self.review.received,
                 &self.review.versions,
                 &self.audit.entries,
+                self.registry.tree_handles()[0],
+                self.registry.tree_handles()[1],
             ],
             |tx| {
                 let handled_through = tx
@@ -487,6 +492,32 @@ impl Inbound<'_> {
             })
         };
         match envelope.kind {
+            MessageKind::RegistryChange => {
+                let change = envelope
+                    .decode_payload::<RegistryChange>()
+                    .map_err(malformed)?;
+                let unit =
+                    crate::registry::flow::unit_from_the_wire(&change.unit).map_err(|reason| {
+                        crate::store::TxFailure::Store(StoreError::Decode {
+                            tree: "received_envelope_by_origin".to_string(),
+                            reason,
+                        })
+                    })?;
+                if let Ok(period) = crate::registry::PeriodId::parse(&change.period)
+                    && self.config.level() != zhibao_federation_protocol::NodeLevel::City
+                {
+                    self.registry
+                        .put_units_in(
+                            tx,
+                            period,
+                            &[unit],
+                            &peer.to_uri(),
+                            now,
+                            "registry change from below",
+                        )
+                        .map_err(registry_tx_failure)?;
+                }
+            }
             MessageKind::ReportBatch => {
                 let batch = envelope
                     .decode_payload::<ReportBatch>()
@@ -770,5 +801,37 @@ fn check_report_batch_chain(envelope: &Envelope) -> Result<(), PermanentRefusalO
             .into());
         }
     }
+    Ok(())
+}
+
+fn registry_tx_failure(
+    error: TxError<crate::registry::store::RegistryStoreError>,
+) -> crate::store::TxFailure {
+    match error {
+        TxError::Engine(engine) => crate::store::TxFailure::Engine(engine.into_inner()),
+        TxError::Abort(refusal) => crate::store::TxFailure::Store(StoreError::Decode {
+            tree: "registry_by_period_code".to_string(),
+            reason: refusal.to_string(),
+        }),
+    }
+}
+
+/// A registry change whose unit cannot be read is refused for good.
+fn check_registry_change_readable(envelope: &Envelope) -> Result<(), PermanentRefusalOrRetry> {
+    let change = envelope
+        .decode_payload::<RegistryChange>()
+        .map_err(|error| refusal(RefusalCode::MalformedPayload, error.to_string()))?;
+    crate::registry::flow::unit_from_the_wire(&change.unit).map_err(|reason| {
+        refusal(
+            RefusalCode::MalformedPayload,
+            format!("message {}: {reason}", envelope.message_id),
+        )
+    })?;
+    crate::registry::PeriodId::parse(&change.period).map_err(|error| {
+        refusal(
+            RefusalCode::MalformedPayload,
+            format!("message {}: period: {error}", envelope.message_id),
+        )
+    })?;
     Ok(())
 }

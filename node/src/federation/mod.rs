@@ -284,6 +284,7 @@ async fn receive_delivery(
             reports: &worker_state.reports,
             review: &worker_state.review,
             audit: &worker_state.audit,
+            registry: &worker_state.registry,
         }
         .accept_delivery(&peer.identity, &delivery, now)
     })

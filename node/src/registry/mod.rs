@@ -44,6 +44,7 @@
 
 mod change;
 mod codes;
+pub mod flow;
 pub mod import;
 pub mod lineage;
 mod period;

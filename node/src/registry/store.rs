@@ -177,7 +177,8 @@ fn newer_current(existing: Option<CurrentUnit>, entry: &RegistryEntry) -> Option
     }
 }
 
-type TxResult<T> = Result<T, TxError<RegistryStoreError>>;
+/// A transaction step of the registry.
+pub type TxResult<T> = Result<T, TxError<RegistryStoreError>>;
 
 impl RegistryStore {
     /// Opens the registry trees.
@@ -251,8 +252,29 @@ impl RegistryStore {
         at: Timestamp,
         why: &str,
     ) -> Result<PutSummary, RegistryStoreError> {
-        self.store
-            .transaction(&[&self.entries, &self.units], |transaction| {
+        self.store.transaction(&self.tree_handles(), |transaction| {
+            self.put_units_in(transaction, period, units, imported_by, at, why)
+        })
+    }
+
+    /// The trees a caller's transaction must include to call [`RegistryStore::put_units_in`].
+    pub fn tree_handles(&self) -> [&dyn crate::store::TreeHandle; 2] {
+        [&self.entries, &self.units]
+    }
+
+    /// [`RegistryStore::put_units`] inside a caller's transaction, so the
+    /// import, its accounts and its federation messages commit together.
+    pub fn put_units_in(
+        &self,
+        transaction: &crate::store::Transaction<'_>,
+        period: PeriodId,
+        units: &[SurveyUnit],
+        imported_by: &str,
+        at: Timestamp,
+        why: &str,
+    ) -> TxResult<PutSummary> {
+        {
+            {
                 let mut summary = PutSummary::default();
                 for unit in units {
                     let key = entry_key(period, &unit.code);
@@ -276,7 +298,8 @@ impl RegistryStore {
                     self.write_entry(transaction, &entry)?;
                 }
                 Ok(summary)
-            })
+            }
+        }
     }
 
     /// Applies a change to a unit's entry in a period (suspend, close, reclassify…).

@@ -414,6 +414,13 @@ pub enum TxError<E> {
 #[derive(Debug)]
 pub struct EngineTxError(sled::transaction::UnabortableTransactionError);
 
+impl EngineTxError {
+    /// The engine error, to re-raise it in a transaction of another error type.
+    pub fn into_inner(self) -> sled::transaction::UnabortableTransactionError {
+        self.0
+    }
+}
+
 impl<E: From<StoreError>> From<TxFailure> for TxError<E> {
     fn from(failure: TxFailure) -> Self {
         match failure {
