@@ -213,7 +213,7 @@ async fn serve(config_path: PathBuf, now: Timestamp) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo(dir: Option<PathBuf>, _units_per_city: usize, now: Timestamp) -> anyhow::Result<()> {
+async fn demo(dir: Option<PathBuf>, units_per_city: usize, now: Timestamp) -> anyhow::Result<()> {
     let (dir, _temporary) = match dir {
         Some(dir) => (dir, None),
         None => {
@@ -228,7 +228,8 @@ async fn demo(dir: Option<PathBuf>, _units_per_city: usize, now: Timestamp) -> a
         now,
     )
     .await?;
-    let logins = federation.bureau_logins(true).await?;
+    let mut logins = federation.bureau_logins(true).await?;
+    logins.extend(crate::demo::populate_units(&federation, units_per_city, now).await?);
     let federation_file = federation.write_federation_file(logins)?;
     print_demo_guide(&federation, &federation_file);
     wait_for_shutdown_signal().await;
@@ -265,6 +266,7 @@ fn print_demo_guide(
             .map(|node| node.web_url())
             .unwrap_or_default()
     );
+    print_demo_logins(federation_file);
     println!("联邦描述 / federation file: {}", federation_file.display());
     println!("按 Ctrl-C 停止 / press Ctrl-C to stop");
 }
@@ -400,4 +402,40 @@ fn verify(config_path: PathBuf) -> anyhow::Result<()> {
         "{} record(s) do not match; see above",
         report.problems.len()
     )
+}
+
+/// The logins a visitor needs: every bureau account and a few enterprises.
+fn print_demo_logins(federation_file: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(federation_file) else {
+        return;
+    };
+    let Ok(description) = serde_json::from_str::<crate::demo::FederationFile>(&text) else {
+        return;
+    };
+    println!(
+        "登录 / logins (POST /api/v1/session; 演示账户无需修改初始密码 / demo accounts keep their passwords):"
+    );
+    let bureau = description
+        .accounts
+        .iter()
+        .filter(|login| login.role != "enterprise");
+    let enterprises = description
+        .accounts
+        .iter()
+        .filter(|login| login.role == "enterprise")
+        .take(4);
+    for login in bureau.chain(enterprises) {
+        println!(
+            "  {:<16} {:<10} {:<22} {}",
+            login.node, login.role, login.username, login.password
+        );
+    }
+    let units = description
+        .accounts
+        .iter()
+        .filter(|login| login.role == "enterprise")
+        .count();
+    println!(
+        "  …共 {units} 个企业账户见联邦描述文件 / {units} enterprise logins in the federation file"
+    );
 }

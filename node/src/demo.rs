@@ -404,3 +404,64 @@ async fn waive_password_change_of(
     }
     Ok(())
 }
+
+/// Fills the demo's cities with sample survey units (real counties and
+/// industries, valid credit codes, every class and status), registered for
+/// the annual period being reported and the current quarter, each with a
+/// login that keeps its initial password. Returns the unit logins.
+pub async fn populate_units(
+    running: &RunningFederation,
+    units_per_city: usize,
+    now: Timestamp,
+) -> Result<Vec<FederationFileAccount>, LaunchError> {
+    let mut logins = Vec::new();
+    let annual =
+        crate::web::registry::current_annual_period(now).map_err(|error| LaunchError::Io {
+            path: running.dir.clone(),
+            source: std::io::Error::other(error.to_string()),
+        })?;
+    let quarter = crate::registry::PeriodId::parse("2026Q3").map_err(|error| LaunchError::Io {
+        path: running.dir.clone(),
+        source: std::io::Error::other(error.to_string()),
+    })?;
+    for node in &running.nodes {
+        let state = &node.state;
+        if state.config.level() != NodeLevel::City {
+            continue;
+        }
+        let seed = u64::from(
+            state
+                .config
+                .division
+                .to_string()
+                .parse::<u32>()
+                .unwrap_or(0),
+        );
+        let units =
+            crate::registry::sample::sample_units(state.config.division, units_per_city, seed);
+        let as_io = |error: crate::registry::flow::RegistryFlowError| LaunchError::Io {
+            path: state.config.data_dir.clone(),
+            source: std::io::Error::other(error.to_string()),
+        };
+        let outcome =
+            crate::registry::flow::import_units(state, annual, units.clone(), "demo", false, now)
+                .await
+                .map_err(as_io)?;
+        crate::registry::flow::import_units(state, quarter, units, "demo", false, now)
+            .await
+            .map_err(as_io)?;
+        logins.extend(
+            outcome
+                .new_logins
+                .into_iter()
+                .map(|login| FederationFileAccount {
+                    node: state.config.name.clone(),
+                    username: login.username,
+                    password: login.password,
+                    role: "enterprise".to_string(),
+                    unit: Some(login.unit),
+                }),
+        );
+    }
+    Ok(logins)
+}

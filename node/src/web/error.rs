@@ -58,10 +58,16 @@ pub enum ApiError {
     )]
     MustChangePassword,
     /// The caller's role may not do this.
-    #[error("无权执行此操作（需要{needed}权限）/ not allowed: this needs the {needed} role")]
+    #[error("无权执行此操作 / not allowed: this needs the {needed} role")]
     Forbidden {
         /// The role needed.
         needed: &'static str,
+    },
+    /// A division outside the caller's jurisdiction.
+    #[error("{division} 不在您的辖区内 / {division} is outside your jurisdiction")]
+    OutsideJurisdiction {
+        /// The division asked for.
+        division: String,
     },
     /// A cookie-signed change from another site.
     #[error("跨站请求被拒绝 / cross-site request refused")]
@@ -97,6 +103,7 @@ impl ApiError {
             ApiError::MustChangePassword => (StatusCode::FORBIDDEN, "ACC004"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "ACC005"),
             ApiError::CrossSiteRequest => (StatusCode::FORBIDDEN, "ACC007"),
+            ApiError::OutsideJurisdiction { .. } => (StatusCode::FORBIDDEN, "ACC009"),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
         }
     }
@@ -117,6 +124,7 @@ impl ApiError {
                 serde_json::json!({"minutes": minutes})
             }
             ApiError::Forbidden { needed } => serde_json::json!({"needed": needed}),
+            ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
             ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)

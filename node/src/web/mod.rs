@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod registry;
 pub mod session;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/api/v1/node", get(node_description))
         .route("/api/v1/federation/links", get(federation_links))
         .merge(session::routes())
+        .merge(registry::routes())
         .fallback(not_found)
         .with_state(state)
 }

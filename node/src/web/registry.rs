@@ -1,0 +1,294 @@
+//! The registry over HTTP: listing units within the caller's jurisdiction,
+//! one unit, and importing a file of units.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use super::auth::{Admin, Caller};
+use super::error::ApiError;
+use crate::accounts::Role;
+use crate::clock::Timestamp;
+use crate::division::DivisionCode;
+use crate::node::NodeState;
+use crate::registry::store::UnitFilter;
+use crate::registry::{ControlClass, PeriodId, RegistryEntry, StatusKind, UnitCode};
+
+/// The registry routes.
+pub fn routes() -> Router<Arc<NodeState>> {
+    Router::new()
+        .route("/api/v1/units", get(list_units))
+        .route("/api/v1/units/import", post(import_units))
+        .route("/api/v1/units/{code}", get(one_unit))
+}
+
+/// The annual period being reported now: last calendar year (UTC+8 is close
+/// enough at year granularity; windows decide what is open).
+pub fn current_annual_period(now: Timestamp) -> Result<PeriodId, ApiError> {
+    let days = now.0.div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant): the year of a day count since 1970-01-01.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let year = year_of_era + era * 400 + i64::from(month_index >= 10);
+    let reported_year = u16::try_from(year - 1).unwrap_or(u16::MAX);
+    PeriodId::year(reported_year)
+        .map_err(|error| ApiError::Internal(format!("current period: {error}")))
+}
+
+/// The divisions a caller may see: the node's jurisdiction, a county user's county.
+fn caller_scope(state: &NodeState, role: &Role) -> Result<DivisionCode, ApiError> {
+    match role {
+        Role::Admin | Role::Reviewer => Ok(state.config.division),
+        Role::County { county } => Ok(*county),
+        Role::Enterprise { .. } => Err(ApiError::Forbidden {
+            needed: "bureau (admin, reviewer or county)",
+        }),
+    }
+}
+
+/// Query of `GET /api/v1/units`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitQuery {
+    division: Option<String>,
+    class: Option<String>,
+    status: Option<String>,
+    period: Option<String>,
+}
+
+/// A unit as the API shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct UnitView {
+    credit_code: String,
+    name: String,
+    address: String,
+    county: String,
+    county_name: &'static str,
+    industry: String,
+    industry_name: String,
+    classes: Vec<&'static str>,
+    key_industry: bool,
+    status: &'static str,
+    suspension_reason: Option<String>,
+    contact: crate::registry::Contact,
+    liaison: Option<String>,
+    group_company: Option<String>,
+}
+
+fn status_word(kind: StatusKind) -> &'static str {
+    match kind {
+        StatusKind::Active => "active",
+        StatusKind::Suspended => "suspended",
+        StatusKind::Closed => "closed",
+    }
+}
+
+fn view(entry: &RegistryEntry) -> UnitView {
+    let unit = &entry.unit;
+    UnitView {
+        credit_code: unit.code.as_str().to_string(),
+        name: unit.name.clone(),
+        address: unit.address.clone(),
+        county: unit.county.to_string(),
+        county_name: unit.county.name_zh(),
+        industry: unit.industry.as_str().to_string(),
+        industry_name: unit.industry.name_zh().to_string(),
+        classes: unit.classes.iter().map(ControlClass::code_word).collect(),
+        key_industry: unit.key_industry,
+        status: status_word(unit.status.kind()),
+        suspension_reason: match &unit.status {
+            crate::registry::UnitStatus::Suspended { reason } => Some(reason.label_zh()),
+            crate::registry::UnitStatus::Active | crate::registry::UnitStatus::Closed => None,
+        },
+        contact: unit.contact.clone(),
+        liaison: unit.liaison.clone(),
+        group_company: unit.group_company.clone(),
+    }
+}
+
+fn bad_query(field: &str, message: String) -> ApiError {
+    ApiError::BadRequest {
+        field: Some(field.to_string()),
+        message,
+    }
+}
+
+fn parse_period(text: Option<&str>, now: Timestamp) -> Result<PeriodId, ApiError> {
+    match text {
+        None => current_annual_period(now),
+        Some(text) => PeriodId::parse(text).map_err(|error| bad_query("period", error.to_string())),
+    }
+}
+
+/// # `GET /api/v1/units?division=&class=&status=&period=`
+/// The registry within the caller's jurisdiction, with counts.
+async fn list_units(
+    State(state): State<Arc<NodeState>>,
+    Caller(caller): Caller,
+    Query(query): Query<UnitQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let scope = caller_scope(&state, &caller.account.role)?;
+    let now = Timestamp::now_from_system_clock();
+    let period = parse_period(query.period.as_deref(), now)?;
+    let within = match &query.division {
+        None => scope,
+        Some(text) => {
+            let division = DivisionCode::parse(text)
+                .map_err(|error| bad_query("division", error.to_string()))?;
+            if !scope.contains(division) {
+                return Err(ApiError::OutsideJurisdiction {
+                    division: division.to_string(),
+                });
+            }
+            division
+        }
+    };
+    let class = match &query.class {
+        None => None,
+        Some(text) => Some(ControlClass::parse(text).ok_or_else(|| {
+            bad_query("class", format!("'{text}' 不是控制类别 / is not a control class: national, provincial, city, other"))
+        })?),
+    };
+    let status = match query.status.as_deref() {
+        None => None,
+        Some("active") => Some(StatusKind::Active),
+        Some("suspended") => Some(StatusKind::Suspended),
+        Some("closed") => Some(StatusKind::Closed),
+        Some(other) => {
+            return Err(bad_query(
+                "status",
+                format!("'{other}' 不是状态 / is not a status: active, suspended, closed"),
+            ));
+        }
+    };
+    let filter = UnitFilter {
+        within,
+        class,
+        status,
+        key_industry: None,
+        industry: None,
+    };
+    let entries = state
+        .registry
+        .list(period, Some(&filter))
+        .map_err(registry_error)?;
+    let counts = state
+        .registry
+        .counts(period, within)
+        .map_err(registry_error)?;
+    Ok(Json(serde_json::json!({
+        "period": period.to_string(),
+        "division": within.to_string(),
+        "units": entries.iter().map(view).collect::<Vec<_>>(),
+        "counts": counts,
+    })))
+}
+
+/// # `GET /api/v1/units/{code}`
+/// One unit: bureau users within their jurisdiction, an enterprise its own.
+async fn one_unit(
+    State(state): State<Arc<NodeState>>,
+    Caller(caller): Caller,
+    Path(code): Path<String>,
+) -> Result<Json<UnitView>, ApiError> {
+    let not_found = || ApiError::NotFound {
+        path: format!("/api/v1/units/{code}"),
+    };
+    let unit_code = UnitCode::parse(&code).map_err(|_| not_found())?;
+    let current = state
+        .registry
+        .current_unit(&unit_code)
+        .map_err(registry_error)?
+        .ok_or_else(not_found)?;
+    let visible = match &caller.account.role {
+        Role::Enterprise { unit } => unit == unit_code.as_str(),
+        role => caller_scope(&state, role).is_ok_and(|scope| scope.contains(current.unit.county)),
+    };
+    // Someone else's unit is "not found", not "forbidden": its existence is not theirs to learn.
+    if !visible {
+        return Err(not_found());
+    }
+    let entry = state
+        .registry
+        .entry(current.latest_period, &unit_code)
+        .map_err(registry_error)?
+        .ok_or_else(not_found)?;
+    Ok(Json(view(&entry)))
+}
+
+/// Query of `POST /api/v1/units/import`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportQuery {
+    period: Option<String>,
+    /// `true` to write; otherwise only check and report.
+    commit: Option<bool>,
+    /// With problems in some rows: `true` writes the valid rows, otherwise nothing is written.
+    accept_valid_rows: Option<bool>,
+}
+
+/// # `POST /api/v1/units/import?period=&commit=&accept_valid_rows=`
+/// An xlsx or CSV file of units (the body). Answers a per-row report; writes
+/// all valid rows, or none, as the admin chooses. New units get logins.
+async fn import_units(
+    State(state): State<Arc<NodeState>>,
+    Admin(admin): Admin,
+    Query(query): Query<ImportQuery>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    let period = parse_period(query.period.as_deref(), now)?;
+    let division = state.config.division;
+    let report = tokio::task::spawn_blocking(move || {
+        crate::registry::import::read_units(
+            &body,
+            division,
+            crate::registry::import::ImportLimits::default(),
+        )
+    })
+    .await
+    .map_err(|error| ApiError::Internal(format!("import task: {error}")))?
+    .map_err(|error| ApiError::BadRequest {
+        field: Some("file".to_string()),
+        message: error.to_string(),
+    })?;
+    let clean = report.problems.is_empty();
+    let write =
+        query.commit.unwrap_or(false) && (clean || query.accept_valid_rows.unwrap_or(false));
+    let mut outcome = None;
+    if write && !report.valid.is_empty() {
+        let imported = crate::registry::flow::import_units(
+            &state,
+            period,
+            report.valid.clone(),
+            &admin.account.username,
+            true,
+            now,
+        )
+        .await
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        outcome = Some(imported);
+    }
+    Ok(Json(serde_json::json!({
+        "period": period.to_string(),
+        "rows_read": report.rows_read,
+        "valid_rows": report.valid.len(),
+        "problems": report.problems,
+        "written": outcome.is_some(),
+        "added": outcome.as_ref().map(|outcome| outcome.summary.added),
+        "replaced": outcome.as_ref().map(|outcome| outcome.summary.replaced),
+        "new_logins": outcome.map(|outcome| outcome.new_logins).unwrap_or_default(),
+    })))
+}
+
+fn registry_error(error: crate::registry::store::RegistryStoreError) -> ApiError {
+    ApiError::Internal(error.to_string())
+}
