@@ -11,4 +11,5 @@ mod federation_delivery;
 mod federation_refusals;
 mod federation_tls;
 mod node_start;
+mod registry;
 mod review_flow;
