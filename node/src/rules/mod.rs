@@ -290,7 +290,7 @@ fn syntax_error(rule: &AuditRule, errors: &cel::ParseErrors) -> RuleCompileError
         .map(|error| {
             (
                 usize::try_from(error.pos.0).unwrap_or(0).max(1),
-                usize::try_from(error.pos.1).unwrap_or(0) + 1,
+                usize::try_from(error.pos.1).unwrap_or(0).max(1),
             )
         })
         .unwrap_or((1, 1));
@@ -352,8 +352,21 @@ fn dry_run(rule: &CompiledRule, keys: &IndicatorKeysByKind) -> Result<(), RuleCo
         Ok(_) => Ok(()),
         Err(reason) => Err(RuleCompileError::DoesNotEvaluate {
             rule: rule.rule.id.clone(),
-            reason,
+            reason: with_hint_for_whole_numbers(reason),
         }),
+    }
+}
+
+/// CEL does not mix doubles and integers in arithmetic; indicator values are
+/// doubles, so `x * 366` fails where `x * 366.0` works. Say so.
+fn with_hint_for_whole_numbers(reason: String) -> String {
+    let lower = reason.to_lowercase();
+    if lower.contains("overload") || lower.contains("unsupported binary operator") {
+        format!(
+            "{reason}（提示：与指标值运算的数字请写成小数，如 366.0 而不是 366 / hint: write numbers next to indicator values with a decimal point, 366.0 not 366）"
+        )
+    } else {
+        reason
     }
 }
 
