@@ -34,6 +34,8 @@ pub struct NodeState {
     pub audit: crate::audit::AuditLog,
     /// The registry of survey units.
     pub registry: crate::registry::store::RegistryStore,
+    /// Forms, periods, windows and compiled rules.
+    pub standards: crate::report::standards::Standards,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -270,6 +272,8 @@ pub async fn start(
     let review = crate::review::store::ReviewTrees::open(&store)?;
     let audit = crate::audit::AuditLog::open(&store)?;
     let registry = crate::registry::store::RegistryStore::open(&store)?;
+    let standards = crate::report::standards::Standards::load(now)
+        .map_err(|error| StartError::Accounts(error.to_string()))?;
 
     create_bureau_accounts_once(&config, &accounts, &store, now).await?;
     let state = Arc::new(NodeState {
@@ -281,6 +285,7 @@ pub async fn start(
         review,
         audit,
         registry,
+        standards,
 
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),

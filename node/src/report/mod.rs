@@ -20,6 +20,9 @@
 //! decided on (R6): `record_rule_run` first, then `approve` / `return_to_unit`.
 //! Every transition is kept with who, when and why.
 
+pub mod facts;
+pub mod service;
+pub mod standards;
 pub mod store;
 #[cfg(test)]
 mod tests;

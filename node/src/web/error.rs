@@ -80,6 +80,9 @@ pub enum ApiError {
         /// What is wrong.
         message: String,
     },
+    /// A reporting action was refused.
+    #[error(transparent)]
+    Report(#[from] crate::report::service::ReportServiceError),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -104,6 +107,7 @@ impl ApiError {
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "ACC005"),
             ApiError::CrossSiteRequest => (StatusCode::FORBIDDEN, "ACC007"),
             ApiError::OutsideJurisdiction { .. } => (StatusCode::FORBIDDEN, "ACC009"),
+            ApiError::Report(report) => report_status_and_code(report),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
         }
     }
@@ -125,6 +129,7 @@ impl ApiError {
             }
             ApiError::Forbidden { needed } => serde_json::json!({"needed": needed}),
             ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
+            ApiError::Report(report) => report_details(report),
             ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)
@@ -136,6 +141,72 @@ impl ApiError {
             | ApiError::PeerWithoutIdentity { .. }
             | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
         }
+    }
+}
+
+fn report_status_and_code(
+    error: &crate::report::service::ReportServiceError,
+) -> (StatusCode, &'static str) {
+    use crate::report::ReportError;
+    use crate::report::service::ReportServiceError;
+    match error {
+        ReportServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "RPT404"),
+        ReportServiceError::Values(_) => (StatusCode::BAD_REQUEST, "RPT001"),
+        ReportServiceError::RulesFailed(_) => (StatusCode::UNPROCESSABLE_ENTITY, "RPT002"),
+        ReportServiceError::WindowClosed(_) => (StatusCode::CONFLICT, "RPT003"),
+        ReportServiceError::Report(ReportError::DraftConflict { .. }) => {
+            (StatusCode::CONFLICT, "RPT005")
+        }
+        ReportServiceError::Report(ReportError::WrongState { .. }) => {
+            (StatusCode::CONFLICT, "RPT006")
+        }
+        ReportServiceError::Report(ReportError::NoDraft) => (StatusCode::CONFLICT, "RPT007"),
+        ReportServiceError::Report(ReportError::RulesNotRun { .. }) => {
+            (StatusCode::CONFLICT, "RV002")
+        }
+        ReportServiceError::Report(ReportError::HasErrors { .. }) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "RV003")
+        }
+        ReportServiceError::Report(ReportError::BadReturn) => (StatusCode::BAD_REQUEST, "RV004"),
+        ReportServiceError::WrongLevel(_) => (StatusCode::FORBIDDEN, "RV005"),
+        ReportServiceError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+    }
+}
+
+/// Findings as the API shows them.
+pub fn findings_json(findings: &[crate::rules::Finding]) -> serde_json::Value {
+    serde_json::Value::Array(
+        findings
+            .iter()
+            .map(|finding| {
+                serde_json::json!({
+                    "rule": finding.rule_id.as_str(),
+                    "severity": finding.severity,
+                    "owner": finding.owner,
+                    "message": finding.message_zh,
+                    "message_en": finding.message_en,
+                    "indicators": finding.indicators.iter().map(|key| key.as_str()).collect::<Vec<_>>(),
+                    "outcome": finding.outcome,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn report_details(error: &crate::report::service::ReportServiceError) -> serde_json::Value {
+    use crate::report::service::ReportServiceError;
+    match error {
+        ReportServiceError::Values(problems) => serde_json::json!({"problems": problems}),
+        ReportServiceError::RulesFailed(findings) => {
+            serde_json::json!({"findings": findings_json(findings)})
+        }
+        ReportServiceError::WindowClosed(closed) => serde_json::json!({
+            "stage": closed.stage, "window": closed.window, "message_en": closed.message_en()
+        }),
+        ReportServiceError::NotFound(_)
+        | ReportServiceError::Report(_)
+        | ReportServiceError::Store(_)
+        | ReportServiceError::WrongLevel(_) => serde_json::json!({}),
     }
 }
 

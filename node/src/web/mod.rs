@@ -7,7 +7,9 @@
 pub mod auth;
 pub mod error;
 pub mod registry;
+pub mod reports;
 pub mod session;
+pub mod standards;
 
 use std::sync::Arc;
 
@@ -28,6 +30,8 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/api/v1/federation/links", get(federation_links))
         .merge(session::routes())
         .merge(registry::routes())
+        .merge(reports::routes())
+        .merge(standards::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -21,7 +21,13 @@ use crate::registry::{ControlClass, PeriodId, RegistryEntry, StatusKind, UnitCod
 pub fn routes() -> Router<Arc<NodeState>> {
     Router::new()
         .route("/api/v1/units", get(list_units))
-        .route("/api/v1/units/import", post(import_units))
+        .route(
+            "/api/v1/units/import",
+            // why: a workbook of 50,000 units is larger than the default 2 MiB body limit
+            post(import_units).layer(axum::extract::DefaultBodyLimit::max(
+                crate::registry::import::ImportLimits::default().max_bytes,
+            )),
+        )
         .route("/api/v1/units/{code}", get(one_unit))
 }
 

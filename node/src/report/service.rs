@@ -1,0 +1,464 @@
+//! The reporting use cases over the node's state: what the web layer calls.
+//! Each function checks, computes with the domain, writes in one transaction
+//! and makes the result durable before returning.
+
+use zhibao_federation_protocol::NodeLevel;
+
+use super::facts::{ValueProblem, form_of, parse_content, report_facts};
+use super::store::ReportStoreError;
+use super::{Comment, Draft, ReportContent, ReportError, ReportKey, ReportStatus, ReportVersion};
+use crate::clock::Timestamp;
+use crate::metadata::FormCode;
+use crate::metadata::period::{PeriodId, Stage, WindowClosed};
+use crate::node::NodeState;
+use crate::registry::UnitCode;
+use crate::review::flow::UnitOnReport;
+use crate::rules::{ControlClass, Finding, FindingOutcome, Severity, UnitFacts};
+use crate::store::StoreError;
+
+/// Why a reporting action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportServiceError {
+    /// No such form, period, unit or report here.
+    #[error("{0}")]
+    NotFound(String),
+    /// Values that do not fit their indicators.
+    #[error("{} 个数值有误 / {} value(s) do not fit their indicators", .0.len(), .0.len())]
+    Values(Vec<ValueProblem>),
+    /// Rules failed: errors, or warnings without an explanation.
+    #[error(
+        "审核未通过：请改正错误，并为每条提示填写说明 / the audit rules failed: fix the errors and explain each warning"
+    )]
+    RulesFailed(Vec<Finding>),
+    /// The window of this stage is closed.
+    #[error("{}", .0.message_zh())]
+    WindowClosed(WindowClosed),
+    /// The report's life does not allow it.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The action belongs to another level (e.g. feedback at a city node).
+    #[error("此操作不属于本级 / not an action of this level: {0}")]
+    WrongLevel(&'static str),
+}
+
+impl From<ReportStoreError> for ReportServiceError {
+    fn from(error: ReportStoreError) -> Self {
+        match error {
+            ReportStoreError::Report(report) => ReportServiceError::Report(report),
+            ReportStoreError::Store(store) => ReportServiceError::Store(store),
+        }
+    }
+}
+
+/// A parsed report key, checked against this node's forms and periods.
+pub fn checked_key(
+    state: &NodeState,
+    unit: &str,
+    form: &str,
+    period: &str,
+) -> Result<(ReportKey, FormCode, PeriodId), ReportServiceError> {
+    let form_code =
+        FormCode::parse(form).map_err(|error| ReportServiceError::NotFound(error.to_string()))?;
+    let form_definition =
+        state.standards.metadata.form(&form_code).ok_or_else(|| {
+            ReportServiceError::NotFound(format!("没有报表 {form} / no form {form}"))
+        })?;
+    let period_id =
+        PeriodId::parse(period).map_err(|error| ReportServiceError::NotFound(error.to_string()))?;
+    if period_id.kind() != form_definition.period_kind {
+        return Err(ReportServiceError::NotFound(format!(
+            "报表 {form} 不按 {period} 这种报告期填报 / form {form} is not filed for a period like {period}"
+        )));
+    }
+    Ok((
+        ReportKey {
+            unit: unit.to_string(),
+            form: form.to_string(),
+            period: period.to_string(),
+        },
+        form_code,
+        period_id,
+    ))
+}
+
+/// The unit's registry facts for the rules, and for the wire.
+pub fn unit_facts(
+    state: &NodeState,
+    unit: &str,
+) -> Result<(UnitFacts, UnitOnReport), ReportServiceError> {
+    let code =
+        UnitCode::parse(unit).map_err(|error| ReportServiceError::NotFound(error.to_string()))?;
+    let current = state
+        .registry
+        .current_unit(&code)
+        .map_err(|error| ReportServiceError::Store(StoreError::Engine(error.to_string())))?
+        .ok_or_else(|| {
+            ReportServiceError::NotFound(format!(
+                "名录库中没有单位 {unit} / no unit {unit} in the registry"
+            ))
+        })?;
+    let classes = current
+        .unit
+        .classes
+        .iter()
+        .map(|class| match class {
+            crate::registry::ControlClass::National => ControlClass::National,
+            crate::registry::ControlClass::Provincial => ControlClass::Provincial,
+            crate::registry::ControlClass::City => ControlClass::City,
+            crate::registry::ControlClass::Other => ControlClass::Other,
+        })
+        .collect();
+    Ok((
+        UnitFacts {
+            control_classes: classes,
+            key_industry: current.unit.key_industry,
+            industry: current.unit.industry.as_str().to_string(),
+        },
+        UnitOnReport {
+            division: current.unit.county.to_string(),
+            name: current.unit.name.clone(),
+        },
+    ))
+}
+
+/// The latest submitted values of a report, parsed (for `prev` and quarters).
+fn latest_values(state: &NodeState, key: &ReportKey) -> Option<crate::metadata::ReportValues> {
+    let status = state.reports.status.get(&key.to_bytes()).ok()??;
+    let version = state.reports.version(key, status.latest_version?).ok()??;
+    let form = form_of(&state.standards.metadata, &key.form)?;
+    parse_content(&state.standards.metadata, form, &version.content)
+        .ok()
+        .map(|(values, _)| values)
+}
+
+/// Runs the effective rules of the form on `content`.
+pub fn run_rules(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    content: &ReportContent,
+) -> Result<Vec<Finding>, ReportServiceError> {
+    let metadata = &state.standards.metadata;
+    let form_definition = metadata
+        .form(form)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", form.as_str())))?;
+    let (values, rows) =
+        parse_content(metadata, form_definition, content).map_err(ReportServiceError::Values)?;
+    let (unit, _) = unit_facts(state, &key.unit)?;
+    let previous = period.previous().and_then(|previous_period| {
+        latest_values(
+            state,
+            &ReportKey {
+                period: previous_period.to_string(),
+                ..key.clone()
+            },
+        )
+    });
+    let quarters = if form.as_str() == "G101" {
+        period
+            .quarters_of_year()
+            .iter()
+            .map(|quarter| {
+                latest_values(
+                    state,
+                    &ReportKey {
+                        form: "G101Q".to_string(),
+                        period: quarter.to_string(),
+                        ..key.clone()
+                    },
+                )
+            })
+            .collect::<Option<Vec<_>>>()
+    } else {
+        None
+    };
+    let rule_set = state
+        .standards
+        .rule_set(form)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("no rules for {}", form.as_str())))?;
+    Ok(crate::rules::check(
+        rule_set,
+        &report_facts(values, rows, previous, quarters, unit),
+    ))
+}
+
+/// Errors block; warnings block unless the content explains them.
+fn blocking(findings: &[Finding], content: &ReportContent) -> bool {
+    findings.iter().any(|finding| {
+        matches!(
+            finding.outcome,
+            FindingOutcome::Failed | FindingOutcome::CouldNotEvaluate { .. }
+        ) && (finding.severity == Severity::Error
+            || content
+                .explanations
+                .get(finding.rule_id.as_str())
+                .is_none_or(|text| text.trim().is_empty()))
+    })
+}
+
+fn counts(findings: &[Finding]) -> (usize, usize) {
+    let errors = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .count();
+    (errors, findings.len() - errors)
+}
+
+fn check_window(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    stage: Stage,
+    now: Timestamp,
+) -> Result<(), ReportServiceError> {
+    state
+        .standards
+        .calendar
+        .check_open(period, form, stage, Some(&key.unit), now)
+        .map_err(ReportServiceError::WindowClosed)
+}
+
+/// The unit saves its draft (values checked against their indicators).
+#[allow(clippy::too_many_arguments)] // why: the key, its parsed form and period, the content and revision, who and when
+pub async fn save_draft(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    content: ReportContent,
+    based_on_revision: Option<u64>,
+    by: &str,
+    now: Timestamp,
+) -> Result<Draft, ReportServiceError> {
+    check_window(state, key, form, period, Stage::UnitEntry, now)?;
+    unit_facts(state, &key.unit)?;
+    let form_definition = form_of(&state.standards.metadata, &key.form)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", key.form)))?;
+    parse_content(&state.standards.metadata, form_definition, &content)
+        .map_err(ReportServiceError::Values)?;
+    let draft = state
+        .reports
+        .save_draft(&state.store, key, content, based_on_revision, by, now)?;
+    state.store.commit_durable().await?;
+    Ok(draft)
+}
+
+/// The unit submits its draft: rules run; errors and unexplained warnings refuse it.
+pub async fn submit(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    submission_id: Option<String>,
+    by: &str,
+    now: Timestamp,
+) -> Result<(ReportVersion, ReportStatus), ReportServiceError> {
+    // A retry of a submission that already succeeded answers the same version, even after the window closed.
+    if let Some(id) = &submission_id
+        && let Some(record) = state.reports.submissions.get(id.as_bytes())?
+        && &record.key == key
+        && let (Some(version), Some(status)) = (
+            state.reports.version(key, record.version)?,
+            state.reports.status.get(&key.to_bytes())?,
+        )
+    {
+        return Ok((version, status));
+    }
+    check_window(state, key, form, period, Stage::UnitEntry, now)?;
+    let draft = state
+        .reports
+        .drafts
+        .get(&key.to_bytes())?
+        .ok_or(ReportError::NoDraft)?;
+    let findings = run_rules(state, key, form, period, &draft.content)?;
+    if blocking(&findings, &draft.content) {
+        return Err(ReportServiceError::RulesFailed(findings));
+    }
+    let submitted =
+        state
+            .reports
+            .submit(&state.store, &state.audit, key, submission_id, by, now)?;
+    state.store.commit_durable().await?;
+    Ok(submitted)
+}
+
+/// A reviewer runs the rules on the version this level holds, which is what a
+/// decision requires (R6). At a city node: the latest submitted version.
+pub async fn reviewer_check(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    by: &str,
+    now: Timestamp,
+) -> Result<Vec<Finding>, ReportServiceError> {
+    if state.config.level() == NodeLevel::City {
+        let status = state.reports.status.get(&key.to_bytes())?.ok_or_else(|| {
+            ReportServiceError::NotFound(
+                "报表尚未提交 / the report has not been submitted".to_string(),
+            )
+        })?;
+        let number = status.latest_version.ok_or(ReportError::NoDraft)?;
+        let version = state
+            .reports
+            .version(key, number)?
+            .ok_or(ReportError::NoDraft)?;
+        let findings = run_rules(state, key, form, period, &version.content)?;
+        let (errors, warnings) = counts(&findings);
+        state.reports.change_status(
+            &state.store,
+            &state.audit,
+            key,
+            "report.rules_run",
+            by,
+            now,
+            |status| super::record_rule_run(status, errors, warnings, by, now),
+        )?;
+        state.store.commit_durable().await?;
+        return Ok(findings);
+    }
+    let received = state.review.received.get(&key.to_bytes())?.ok_or_else(|| {
+        ReportServiceError::NotFound(
+            "本级尚未收到该报表 / this level has not received the report".to_string(),
+        )
+    })?;
+    let content = ReportContent {
+        values: received.report.values.clone(),
+        rows: received.report.rows.clone(),
+        explanations: received.report.explanations.clone(),
+    };
+    let findings = run_upper_rules(state, key, form, period, &content)?;
+    let (errors, warnings) = counts(&findings);
+    let next = crate::review::record_rule_run(&received, errors, warnings, by, now);
+    state.review.received.insert(&key.to_bytes(), &next)?;
+    state.store.commit_durable().await?;
+    Ok(findings)
+}
+
+/// At upper levels the unit is known from the registry changes; the previous
+/// period comes from the versions received.
+fn run_upper_rules(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    content: &ReportContent,
+) -> Result<Vec<Finding>, ReportServiceError> {
+    let metadata = &state.standards.metadata;
+    let form_definition = metadata
+        .form(form)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", form.as_str())))?;
+    let (values, rows) =
+        parse_content(metadata, form_definition, content).map_err(ReportServiceError::Values)?;
+    let unit = unit_facts(state, &key.unit)
+        .map(|(facts, _)| facts)
+        .unwrap_or_default();
+    let previous = period.previous().and_then(|previous_period| {
+        let previous_key = ReportKey {
+            period: previous_period.to_string(),
+            ..key.clone()
+        };
+        let received = state.review.received.get(&previous_key.to_bytes()).ok()??;
+        let previous_content = ReportContent {
+            values: received.report.values,
+            rows: received.report.rows,
+            explanations: received.report.explanations,
+        };
+        parse_content(metadata, form_definition, &previous_content)
+            .ok()
+            .map(|(values, _)| values)
+    });
+    let rule_set = state
+        .standards
+        .rule_set(form)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("no rules for {}", form.as_str())))?;
+    Ok(crate::rules::check(
+        rule_set,
+        &report_facts(values, rows, previous, None, unit),
+    ))
+}
+
+/// Approve at this level (city: forwards up; province: forwards with the city's
+/// signed batch; national: accepts).
+pub async fn approve(
+    state: &NodeState,
+    key: &ReportKey,
+    comment: Option<String>,
+    by: &str,
+    now: Timestamp,
+) -> Result<String, ReportServiceError> {
+    if state.config.level() == NodeLevel::City {
+        let (_, unit) = unit_facts(state, &key.unit)?;
+        let status = crate::review::flow::city_approve(state, key, &unit, comment, by, now).await?;
+        Ok(status.state.as_str().to_string())
+    } else {
+        let received = crate::review::flow::upper_approve(state, key, comment, by, now).await?;
+        Ok(received.state.as_str().to_string())
+    }
+}
+
+/// City: back to the unit with comments and a deadline.
+pub async fn return_to_unit(
+    state: &NodeState,
+    key: &ReportKey,
+    comments: Vec<Comment>,
+    due: Timestamp,
+    by: &str,
+    now: Timestamp,
+) -> Result<ReportStatus, ReportServiceError> {
+    if state.config.level() != NodeLevel::City {
+        return Err(ReportServiceError::WrongLevel(
+            "return to unit is the city's; upper levels send feedback",
+        ));
+    }
+    let status = state.reports.change_status(
+        &state.store,
+        &state.audit,
+        key,
+        "report.return",
+        by,
+        now,
+        |status| super::return_to_unit(status, comments.clone(), due, by, now),
+    )?;
+    state.store.commit_durable().await?;
+    Ok(status)
+}
+
+/// Province or national: feedback down to the city.
+pub async fn feedback(
+    state: &NodeState,
+    key: &ReportKey,
+    comments: Vec<Comment>,
+    by: &str,
+    now: Timestamp,
+) -> Result<String, ReportServiceError> {
+    if state.config.level() == NodeLevel::City {
+        return Err(ReportServiceError::WrongLevel(
+            "feedback is sent by province and national reviewers",
+        ));
+    }
+    let received = crate::review::flow::upper_feedback(state, key, comments, by, now).await?;
+    Ok(received.state.as_str().to_string())
+}
+
+/// City: annotate an upper level's feedback and send the report up again.
+pub async fn annotate(
+    state: &NodeState,
+    key: &ReportKey,
+    text: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<ReportStatus, ReportServiceError> {
+    if state.config.level() != NodeLevel::City {
+        return Err(ReportServiceError::WrongLevel(
+            "annotation is the city's answer to feedback",
+        ));
+    }
+    let (_, unit) = unit_facts(state, &key.unit)?;
+    Ok(crate::review::flow::city_annotate(state, key, &unit, text, by, now).await?)
+}
