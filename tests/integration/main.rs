@@ -12,4 +12,5 @@ mod federation_refusals;
 mod federation_tls;
 mod node_start;
 mod registry;
+mod reporting;
 mod review_flow;
