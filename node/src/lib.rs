@@ -5,6 +5,7 @@
 //! layers around them.
 
 pub mod accounts;
+pub mod aggregate;
 pub mod audit;
 pub mod cli;
 pub mod clock;

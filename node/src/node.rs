@@ -36,6 +36,8 @@ pub struct NodeState {
     pub registry: crate::registry::store::RegistryStore,
     /// Forms, periods, windows and compiled rules.
     pub standards: crate::report::standards::Standards,
+    /// Totals of accepted data.
+    pub aggregates: crate::aggregate::AggregateTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -272,6 +274,7 @@ pub async fn start(
     let review = crate::review::store::ReviewTrees::open(&store)?;
     let audit = crate::audit::AuditLog::open(&store)?;
     let registry = crate::registry::store::RegistryStore::open(&store)?;
+    let aggregates = crate::aggregate::AggregateTrees::open(&store)?;
     let standards = crate::report::standards::Standards::load(now)
         .map_err(|error| StartError::Accounts(error.to_string()))?;
 
@@ -286,6 +289,7 @@ pub async fn start(
         audit,
         registry,
         standards,
+        aggregates,
 
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),

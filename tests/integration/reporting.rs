@@ -501,6 +501,76 @@ async fn the_whole_flow_from_units_to_the_national_database() {
         held, expected,
         "the national database equals what the units submitted last, every unit"
     );
+
+    // The national totals equal the sum of the unit values, to the last digit.
+    let thousandths: i64 = expected
+        .values()
+        .map(|value| {
+            let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
+            whole.parse::<i64>().unwrap() * 1000 + format!("{fraction:0<3}").parse::<i64>().unwrap()
+        })
+        .sum();
+    let expected_total = format!("{}.{:03}", thousandths / 1000, thousandths % 1000)
+        .trim_end_matches('0')
+        .trim_end_matches('.')
+        .to_string();
+    let (status, totals) = api
+        .call(
+            "national",
+            "GET",
+            "/api/v1/aggregates?form=G101&period=2025&by=division&indicators=cod_emit",
+            &nation,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{totals}");
+    assert_eq!(
+        totals["total"]["cod_emit"]["sum"],
+        expected_total.as_str(),
+        "{totals}"
+    );
+    assert_eq!(totals["total"]["cod_emit"]["reports"], expected.len());
+    let jiangsu = totals["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["key"] == "320000")
+        .unwrap();
+    assert_eq!(
+        jiangsu["totals"]["cod_emit"]["sum"],
+        expected_total.as_str()
+    );
+    // Progress at the city: every expected unit's report is accepted.
+    let (status, progress) = api
+        .call(
+            "city-320100",
+            "GET",
+            "/api/v1/progress?form=G101&period=2025",
+            &nanjing,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{progress}");
+    let accepted: u64 = progress["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["counts"]["accepted"].as_u64().unwrap())
+        .sum();
+    let expected_units: u64 = progress["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["counts"]["expected"].as_u64().unwrap())
+        .sum();
+    assert_eq!(accepted, expected_units, "{progress}");
+    assert_eq!(
+        accepted as usize,
+        units
+            .iter()
+            .filter(|unit| unit.node == "city-320100")
+            .count()
+    );
     let _ = DivisionCode::nation();
     federation.shutdown().await;
 }

@@ -22,6 +22,8 @@ fn unit() -> UnitOnReport {
     UnitOnReport {
         division: "320102".into(),
         name: "南京玄武热电有限公司".into(),
+        industry: "44".into(),
+        classes: vec!["national".into()],
     }
 }
 

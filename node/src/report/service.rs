@@ -120,6 +120,13 @@ pub fn unit_facts(
         UnitOnReport {
             division: current.unit.county.to_string(),
             name: current.unit.name.clone(),
+            industry: current.unit.industry.as_str().to_string(),
+            classes: current
+                .unit
+                .classes
+                .iter()
+                .map(|class| class.code_word().to_string())
+                .collect(),
         },
     ))
 }

@@ -25,6 +25,48 @@ pub struct UnitOnReport {
     pub division: String,
     /// Name.
     pub name: String,
+    /// Industry code (for the totals by industry).
+    pub industry: String,
+    /// Control classes (for the totals by class).
+    pub classes: Vec<String>,
+}
+
+/// The unit facts an upper level holds (from registry changes), or what the report carries.
+fn unit_at_this_level(state: &NodeState, report: &ReportOnTheWire) -> UnitOnReport {
+    let registered = crate::registry::UnitCode::parse(&report.unit)
+        .ok()
+        .and_then(|code| state.registry.current_unit(&code).ok().flatten());
+    match registered {
+        Some(current) => UnitOnReport {
+            division: current.unit.county.to_string(),
+            name: current.unit.name.clone(),
+            industry: current.unit.industry.as_str().to_string(),
+            classes: current
+                .unit
+                .classes
+                .iter()
+                .map(|class| class.code_word().to_string())
+                .collect(),
+        },
+        None => UnitOnReport {
+            division: report.unit_division.clone(),
+            name: report.unit_name.clone(),
+            industry: String::new(),
+            classes: Vec::new(),
+        },
+    }
+}
+
+fn contribution_of(
+    unit: &UnitOnReport,
+    version: u32,
+    values: &std::collections::BTreeMap<String, String>,
+) -> crate::aggregate::Contribution {
+    crate::aggregate::Contribution {
+        version,
+        dimensions: crate::aggregate::dimensions(&unit.division, &unit.industry, &unit.classes),
+        values: values.clone(),
+    }
 }
 
 fn abort(error: ReportError) -> TxError<ReportStoreError> {
@@ -93,6 +135,8 @@ async fn send_up_from_city(
             &federation.outbox,
             &federation.next_sequence,
             &state.audit.entries,
+            &state.aggregates.totals,
+            &state.aggregates.contributions,
         ],
         |tx| {
             let status = tx
@@ -114,6 +158,10 @@ async fn send_up_from_city(
                 .get(&reports.versions, &version_key(key, number))?
                 .ok_or_else(|| abort(not_found()))?;
             tx.insert(&reports.status, &key_bytes, &next)?;
+            if next.state == crate::report::ReportState::Approved {
+                let contribution = contribution_of(unit, version.number, &version.content.values);
+                crate::aggregate::count_accepted(tx, &state.aggregates, key, contribution)?;
+            }
             if let Some(parent) = &parent {
                 let batch = ReportBatch {
                     reports: vec![ReportOnTheWire {
@@ -203,6 +251,10 @@ pub async fn upper_approve(
         .as_ref()
         .map(|parent| parent.identity.clone());
     let mut woken = None;
+    let unit = match review.received.get(&key_bytes)? {
+        Some(received) => unit_at_this_level(state, &received.report),
+        None => return Err(ReportStoreError::Report(not_found())),
+    };
     let received = state.store.transaction(
         &[
             &review.received,
@@ -210,6 +262,8 @@ pub async fn upper_approve(
             &federation.outbox,
             &federation.next_sequence,
             &state.audit.entries,
+            &state.aggregates.totals,
+            &state.aggregates.contributions,
         ],
         |tx| {
             let received = tx
@@ -217,6 +271,9 @@ pub async fn upper_approve(
                 .ok_or_else(|| abort(not_found()))?;
             let next =
                 super::approve(&received, national, comment.clone(), by, now).map_err(abort)?;
+            let contribution =
+                contribution_of(&unit, received.report.version, &received.report.values);
+            crate::aggregate::count_accepted(tx, &state.aggregates, key, contribution)?;
             let action = if national {
                 "review.accept"
             } else {

@@ -10,6 +10,7 @@ pub mod registry;
 pub mod reports;
 pub mod session;
 pub mod standards;
+pub mod totals;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .merge(registry::routes())
         .merge(reports::routes())
         .merge(standards::routes())
+        .merge(totals::routes())
         .fallback(not_found)
         .with_state(state)
 }
