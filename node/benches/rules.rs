@@ -21,6 +21,7 @@ use zhibao_node::metadata::{
 };
 use zhibao_node::rules::{
     ControlClass, Finding, FindingOutcome, ReportFacts, RuleSet, UnitFacts, check, fill_message,
+    number_for_rules,
 };
 
 const PROVINCE_320000: &str = include_str!("../data/examples/province-320000.toml");
@@ -303,7 +304,7 @@ struct G101Numbers<'a> {
 impl G101Numbers<'_> {
     fn get(&self, key: &str) -> f64 {
         match self.values.get(key) {
-            Some(IndicatorValue::Number(number)) => number.to_f64().unwrap_or(f64::NAN),
+            Some(IndicatorValue::Number(number)) => number_for_rules(*number),
             _ => 0.0,
         }
     }
@@ -336,9 +337,15 @@ fn hand_written_failures(report: &ReportFacts) -> Vec<&'static str> {
     );
     rule(
         "N003",
-        ["cod", "nh3n", "so2", "nox", "pm"]
-            .iter()
-            .all(|x| v.get(&format!("{x}_emit")) <= v.get(&format!("{x}_gen"))),
+        [
+            ("cod_emit", "cod_gen"),
+            ("nh3n_emit", "nh3n_gen"),
+            ("so2_emit", "so2_gen"),
+            ("nox_emit", "nox_gen"),
+            ("pm_emit", "pm_gen"),
+        ]
+        .iter()
+        .all(|(emitted, generated)| v.get(emitted) <= v.get(generated)),
     );
     let ww = v.get("ww_discharged");
     rule(
@@ -607,6 +614,9 @@ fn print_summary() {
         verdict(cel_us < 50.0),
         verdict(cel_us / hand_us <= 3.0)
     );
+    if std::env::var_os("RULES_BENCH_VARIANTS").is_some() {
+        print_expression_variants(&reports[..10_000]);
+    }
     if std::env::var_os("RULES_BENCH_PER_RULE").is_some() {
         print_per_rule_costs(&reports[..10_000]);
     }
@@ -629,6 +639,41 @@ fn print_per_rule_costs(reports: &[ReportFacts]) {
         let alone = RuleSet::compile(form, [rule]).expect("rule compiles");
         let (rule_us, _) = per_report_microseconds(reports, |report| check(&alone, report).len());
         println!("  {:6} {rule_us:8.2} µs", rule.id.as_str());
+    }
+}
+
+/// Costs of a few ways to write the same check (RULES_BENCH_VARIANTS=1).
+fn print_expression_variants(reports: &[ReportFacts]) {
+    use zhibao_node::metadata::Origin;
+    use zhibao_node::rules::{AuditRule, RuleId, Severity};
+    let national = NationalStandard::default_standard().expect("national standard");
+    let form = national.release.forms[0].clone();
+    let variants = [
+        "true",
+        "water_total <= water_fresh",
+        "water_total - water_fresh <= 1.0",
+        "abs(water_total - (water_fresh + water_reused)) <= 1.0",
+        "water_total - (water_fresh + water_reused) <= 1.0 && (water_fresh + water_reused) - water_total <= 1.0",
+        "prev.cod_emit <= 0.0 || abs(cod_emit / prev.cod_emit - 1.0) <= 0.5",
+        "prev.cod_emit <= 0.0 || (cod_emit <= 1.5 * prev.cod_emit && cod_emit >= 0.5 * prev.cod_emit)",
+        "[cod_emit, nh3n_emit, tn_emit, tp_emit, oil_emit].all(x, x == 0.0) || true",
+        "(cod_emit == 0.0 && nh3n_emit == 0.0 && tn_emit == 0.0 && tp_emit == 0.0 && oil_emit == 0.0) || true",
+        "count_rows('desulf') == desulf_facilities",
+    ];
+    for expression in variants {
+        let rule = AuditRule {
+            id: RuleId::parse("X001").expect("id"),
+            owner: Origin::National,
+            form: form.code.clone(),
+            severity: Severity::Warning,
+            expression: expression.to_string(),
+            message_zh: String::new(),
+            message_en: String::new(),
+            indicators: Vec::new(),
+        };
+        let alone = RuleSet::compile(&form, [&rule]).expect("variant compiles");
+        let (us, _) = per_report_microseconds(reports, |report| check(&alone, report).len());
+        println!("  {us:6.2} µs  {expression}");
     }
 }
 

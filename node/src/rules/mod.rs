@@ -485,7 +485,7 @@ pub struct Finding {
 /// no finding.
 pub fn check(rule_set: &RuleSet, report: &ReportFacts) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let scope = scope::EvaluationScope::build(&rule_set.keys, report, rule_set.needs);
+    let scope = scope::EvaluationScope::build(&rule_set.keys, report, &rule_set.needs);
     let context = scope::child_context(&rule_set.functions, &scope);
     for rule in &rule_set.rules {
         if rule.uses_previous && report.previous.is_none() {
@@ -505,16 +505,10 @@ pub fn check(rule_set: &RuleSet, report: &ReportFacts) -> Vec<Finding> {
 }
 
 fn needs_of(rules: &[CompiledRule]) -> scope::Needs {
-    scope::Needs {
-        previous: rules.iter().any(|rule| rule.uses_previous),
-        quarters: rules.iter().any(|rule| rule.uses_quarters),
-        rows: rules.iter().any(|rule| {
-            let references = rule.program.references();
-            references.has_variable("rows")
-                || references.has_function("count_rows")
-                || references.has_function("sum_rows")
-        }),
-    }
+    rules
+        .iter()
+        .map(scope::Needs::of_rule)
+        .fold(scope::Needs::default(), scope::Needs::merge)
 }
 
 fn finding_for(rule: &CompiledRule, report: &ReportFacts, outcome: FindingOutcome) -> Finding {
@@ -582,9 +576,9 @@ fn placeholder_value(name: &str, report: &ReportFacts) -> Option<String> {
             Some(quarters) => quarters
                 .iter()
                 .filter_map(|quarter| quarter.get(key).and_then(IndicatorValue::as_number))
-                .sum::<Decimal>()
-                .normalize()
-                .to_string(),
+                .try_fold(Decimal::ZERO, |sum, number| sum.checked_add(number))
+                .map(|sum| sum.normalize().to_string())
+                .unwrap_or_else(|| "—".to_string()),
             None => "—".to_string(),
         }),
         Some(_) => None,
@@ -597,6 +591,11 @@ fn value_text(value: Option<&IndicatorValue>) -> String {
         Some(IndicatorValue::Number(number)) => number.normalize().to_string(),
         Some(IndicatorValue::Text(text)) => text.clone(),
     }
+}
+
+/// The double nearest to an exact decimal: how rules see numbers.
+pub fn number_for_rules(number: Decimal) -> f64 {
+    scope::decimal_to_f64(number)
 }
 
 /// A shared handle to a rule set (they are built once per form and metadata
