@@ -20,8 +20,8 @@ use zhibao_node::metadata::{
     EffectiveMetadata, Extension, FormCode, IndicatorValue, NationalStandard, ReportValues,
 };
 use zhibao_node::rules::{
-    ControlClass, Finding, FindingOutcome, ReportFacts, RuleSet, UnitFacts, check, fill_message,
-    number_for_rules,
+    ControlClass, Finding, FindingOutcome, ReportFacts, RuleSet, UnitFacts, check,
+    check_with_interpreter, fill_message, number_for_rules,
 };
 
 const PROVINCE_320000: &str = include_str!("../data/examples/province-320000.toml");
@@ -564,26 +564,32 @@ fn print_summary() {
     let rule_set = effective_rule_set();
     let compile_ms = started.elapsed().as_secs_f64() * 1e3;
     let reports = generated_reports(N_REPORTS);
-    // Both paths must agree on every report, or the comparison means nothing.
+    // All three paths must agree on every report, or the comparison means nothing.
+    let ids = |findings: Vec<Finding>| -> Vec<String> {
+        findings
+            .iter()
+            .map(|finding| finding.rule_id.to_string())
+            .collect()
+    };
     let mut disagreements = 0;
     for report in &reports {
-        let by_cel: Vec<String> = check(&rule_set, report)
-            .iter()
-            .map(|f| f.rule_id.to_string())
-            .collect();
-        let by_hand: Vec<String> = hand_written_check(&rule_set, report)
-            .iter()
-            .map(|f| f.rule_id.to_string())
-            .collect();
-        if by_cel != by_hand {
+        let by_engine = ids(check(&rule_set, report));
+        let by_interpreter = ids(check_with_interpreter(&rule_set, report));
+        let by_hand = ids(hand_written_check(&rule_set, report));
+        if by_engine != by_hand || by_engine != by_interpreter {
             disagreements += 1;
             if disagreements <= 3 {
-                eprintln!("disagreement: CEL {by_cel:?} hand-written {by_hand:?}");
+                eprintln!(
+                    "disagreement: engine {by_engine:?} interpreter {by_interpreter:?} hand-written {by_hand:?}"
+                );
             }
         }
     }
     let (cel_us, cel_findings) =
         per_report_microseconds(&reports, |report| check(&rule_set, report).len());
+    let (interpreter_us, interpreter_findings) = per_report_microseconds(&reports, |report| {
+        check_with_interpreter(&rule_set, report).len()
+    });
     let (hand_us, hand_findings) = per_report_microseconds(&reports, |report| {
         hand_written_check(&rule_set, report).len()
     });
@@ -597,18 +603,26 @@ fn print_summary() {
     );
     println!("compiling the effective rule set: {compile_ms:.1} ms");
     println!(
-        "{N_REPORTS} generated reports: {cel_findings} findings (CEL), {hand_findings} (hand-written), {disagreements} reports where they disagree"
+        "{N_REPORTS} generated reports: {cel_findings} findings (engine), {interpreter_findings} (cel interpreter only), {hand_findings} (hand-written), {disagreements} reports where they disagree"
     );
     println!(
-        "CEL engine      : {cel_us:8.2} µs per report ({:.2} s for {N_REPORTS})",
+        "engine (CEL, compiled fast path): {cel_us:8.2} µs per report ({:.2} s for {N_REPORTS})",
         cel_us * N_REPORTS as f64 / 1e6
     );
     println!(
-        "hand-written    : {hand_us:8.2} µs per report ({:.2} s for {N_REPORTS})",
+        "cel interpreter only            : {interpreter_us:8.2} µs per report ({:.2} s for {N_REPORTS})",
+        interpreter_us * N_REPORTS as f64 / 1e6
+    );
+    println!(
+        "hand-written Rust               : {hand_us:8.2} µs per report ({:.2} s for {N_REPORTS})",
         hand_us * N_REPORTS as f64 / 1e6
     );
-    println!("ratio CEL / hand: {:8.2}×", cel_us / hand_us);
-    println!("one report, CEL : {cel_single_us:8.2} µs (same report 10,000 times)");
+    println!(
+        "ratio engine / hand-written     : {:8.2}×   (interpreter / hand-written: {:.2}×)",
+        cel_us / hand_us,
+        interpreter_us / hand_us
+    );
+    println!("one report, engine              : {cel_single_us:8.2} µs (same report 10,000 times)");
     println!(
         "budget: < 50 µs per report {}, within 3× of hand-written {}",
         verdict(cel_us < 50.0),
@@ -686,6 +700,13 @@ fn cel_one_report(bencher: divan::Bencher) {
     let rule_set = effective_rule_set();
     let report = generated_reports(1).remove(0);
     bencher.bench_local(|| check(black_box(&rule_set), black_box(&report)));
+}
+
+#[divan::bench]
+fn interpreter_one_report(bencher: divan::Bencher) {
+    let rule_set = effective_rule_set();
+    let report = generated_reports(1).remove(0);
+    bencher.bench_local(|| check_with_interpreter(black_box(&rule_set), black_box(&report)));
 }
 
 #[divan::bench]

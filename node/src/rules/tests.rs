@@ -215,7 +215,13 @@ fn national_unit() -> UnitFacts {
     }
 }
 
+/// The ids of the failed rules; the fast path and the interpreter must agree.
 fn failed_ids(rule_set: &RuleSet, report: &ReportFacts) -> Vec<String> {
+    assert_eq!(
+        check(rule_set, report),
+        check_with_interpreter(rule_set, report),
+        "fast path and interpreter disagree"
+    );
     check(rule_set, report)
         .into_iter()
         .map(|finding| {
@@ -816,4 +822,68 @@ fn an_empty_report_evaluates_every_rule() {
             .all(|finding| finding.outcome == FindingOutcome::Failed),
         "{findings:?}"
     );
+}
+
+#[test]
+fn every_shipped_rule_runs_on_the_fast_path() {
+    for rule in extended_rules().rules() {
+        assert!(rule.runs_on_fast_path(), "{}", rule.rule().id);
+    }
+    let on_interpreter = [
+        "rows.filter(r, r.kind == 'dust').size() >= 0",
+        "sum_rows('capacity', 'dust') >= 0.0",
+        "prev.water_total == 0.0 || has(prev.water_total)",
+    ];
+    for expression in on_interpreter {
+        let compiled = compile(&rule("T001", expression), &g101()).unwrap();
+        assert!(!compiled.runs_on_fast_path(), "{expression}");
+    }
+}
+
+#[test]
+fn fast_path_and_interpreter_agree_on_edge_expressions() {
+    let expressions = [
+        "production_status == 'stopped' ? 1.0 : true",
+        "water_total / ww_facilities > 1.0",
+        "(water_total * 366 > 0.0) || true",
+        "(water_total * 366 > 0.0) && false",
+        "(water_total * 366 > 0.0) && true",
+        "1 == 1.0 && 2 > 1.5 && -water_total < 0.0",
+        "'national' in unit.classes || unit.key_industry || unit.industry == '44'",
+        "[1.0, water_total, 'x'].exists(x, x == 'x')",
+        "[cod_emit, 2.0].all(x, x > 1.0)",
+        "!(prev.cod_emit > cod_emit) && prev.production_status == production_status",
+        "count_rows('dust') == 2.0 && count_rows('none') == 0.0",
+    ];
+    let reports = [
+        ReportFacts::default(),
+        ReportFacts {
+            values: values_with(&[("production_status", "stopped"), ("ww_facilities", "0")]),
+            rows: rows_of_kinds(ROWS),
+            previous: Some(values_with(&[("cod_emit", "9")])),
+            quarters: None,
+            unit: national_unit(),
+        },
+    ];
+    let form = g101();
+    for expression in expressions {
+        let Ok(compiled) = compile(&rule("T001", expression), &form) else {
+            continue;
+        };
+        let uses_fast_path = compiled.runs_on_fast_path();
+        let rule_set = RuleSet::compile(&form, [&rule("T001", expression)]).unwrap();
+        for report in &reports {
+            let outcome = |findings: Vec<Finding>| {
+                findings
+                    .into_iter()
+                    .map(|finding| matches!(finding.outcome, FindingOutcome::Failed))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                outcome(check(&rule_set, report)),
+                outcome(check_with_interpreter(&rule_set, report)),
+                "{expression} (fast path: {uses_fast_path})"
+            );
+        }
+    }
 }
