@@ -456,9 +456,10 @@ pub struct Indicator {
     pub required: bool,
     /// Its section on the paper form.
     pub group: IndicatorGroup,
-    /// Who defined it. Set from the release that carries it; a file cannot
-    /// claim another origin.
-    #[serde(default = "origin_national_until_loaded", skip_deserializing)]
+    /// Who defined it. Stamped from the release that carries it when a
+    /// release file is read; `compose` refuses an item whose origin is not
+    /// its release's.
+    #[serde(default = "origin_national_until_loaded")]
     pub origin: Origin,
 }
 
@@ -487,8 +488,8 @@ pub struct Form {
     /// The columns of each row (row forms only).
     #[serde(default)]
     pub row_columns: Vec<Indicator>,
-    /// Who defined the form. Set from the release that carries it.
-    #[serde(default = "origin_national_until_loaded", skip_deserializing)]
+    /// Who defined the form. Stamped from the release that carries it.
+    #[serde(default = "origin_national_until_loaded")]
     pub owner: Origin,
 }
 
@@ -799,6 +800,19 @@ pub enum CompositionError {
         /// Who tried to add it.
         added_by: Origin,
     },
+    /// An item of a release claims another origin than the release (a
+    /// release received from a peer must not smuggle in "national" items).
+    #[error(
+        "release of {release_origin} carries {item} with origin {item_origin}; every item of a release belongs to its publisher"
+    )]
+    ForeignOrigin {
+        /// The release's origin.
+        release_origin: Origin,
+        /// The item (form, indicator or rule code).
+        item: String,
+        /// The origin it claims.
+        item_origin: Origin,
+    },
     /// A rule is on a form that does not exist.
     #[error("rule {rule} from {added_by} is on form {form}, which does not exist")]
     RuleOnUnknownForm {
@@ -859,6 +873,7 @@ impl EffectiveMetadata {
     }
 
     fn add_release(&mut self, release: &MetadataRelease) -> Result<(), CompositionError> {
+        check_item_origins(release)?;
         for form in &release.forms {
             self.add_form(form)?;
         }
@@ -960,6 +975,40 @@ impl EffectiveMetadata {
         self.rules.push(rule.clone());
         Ok(())
     }
+}
+
+fn check_item_origins(release: &MetadataRelease) -> Result<(), CompositionError> {
+    let foreign = |item: String, item_origin: Origin| CompositionError::ForeignOrigin {
+        release_origin: release.origin,
+        item,
+        item_origin,
+    };
+    for form in &release.forms {
+        if form.owner != release.origin {
+            return Err(foreign(form.code.to_string(), form.owner));
+        }
+    }
+    let indicators = release
+        .forms
+        .iter()
+        .flat_map(|form| form.indicators.iter().chain(&form.row_columns))
+        .chain(
+            release
+                .indicator_additions
+                .iter()
+                .flat_map(|addition| addition.indicators.iter().chain(&addition.row_columns)),
+        );
+    for indicator in indicators {
+        if indicator.origin != release.origin {
+            return Err(foreign(indicator.code.to_string(), indicator.origin));
+        }
+    }
+    for rule in &release.rules {
+        if rule.owner != release.origin {
+            return Err(foreign(rule.id.to_string(), rule.owner));
+        }
+    }
+    Ok(())
 }
 
 fn check_extension_slots(

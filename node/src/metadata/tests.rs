@@ -810,3 +810,20 @@ fn windows_open_and_close_with_exceptions_for_one_unit() {
             .contains("unit entry window for G101 2025 has closed")
     );
 }
+
+#[test]
+fn a_release_round_trips_through_json_and_keeps_its_origins() {
+    let province = extension(PROVINCE_320000);
+    let json = serde_json::to_string(&province.release).unwrap();
+    let received: MetadataRelease = serde_json::from_str(&json).unwrap();
+    assert_eq!(received, province.release);
+    let mut smuggled = received.clone();
+    smuggled.rules[0].owner = Origin::National;
+    let error =
+        EffectiveMetadata::compose(&national(), Some(&Extension { release: smuggled }), None)
+            .unwrap_err();
+    assert!(
+        matches!(error, CompositionError::ForeignOrigin { .. }),
+        "{error}"
+    );
+}
