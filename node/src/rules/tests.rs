@@ -6,6 +6,7 @@
 //! national-class unit that passes all rules, and changes a few values.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
 
@@ -193,18 +194,27 @@ fn quarters_with(changes: &[(&str, &str)]) -> Vec<ReportValues> {
         .collect()
 }
 
-fn national_rules() -> RuleSet {
+/// Compiled once for all tests (compiling parses 22 rules).
+static NATIONAL_RULES: LazyLock<RuleSet> = LazyLock::new(|| {
     let national = NationalStandard::default_standard().unwrap();
     let effective = EffectiveMetadata::compose(&national, None, None).unwrap();
     RuleSet::for_form(&effective, &FormCode::parse("G101").unwrap()).unwrap()
-}
+});
 
-fn extended_rules() -> RuleSet {
+static EXTENDED_RULES: LazyLock<RuleSet> = LazyLock::new(|| {
     let national = NationalStandard::default_standard().unwrap();
     let province = Extension::from_toml(PROVINCE_320000).unwrap();
     let city = Extension::from_toml(CITY_320500).unwrap();
     let effective = EffectiveMetadata::compose(&national, Some(&province), Some(&city)).unwrap();
     RuleSet::for_form(&effective, &FormCode::parse("G101").unwrap()).unwrap()
+});
+
+fn national_rules() -> &'static RuleSet {
+    &NATIONAL_RULES
+}
+
+fn extended_rules() -> &'static RuleSet {
+    &EXTENDED_RULES
 }
 
 fn national_unit() -> UnitFacts {
@@ -242,7 +252,7 @@ fn check_alone(changes: &[(&str, &str)], rows: &str, expected: &[&str]) {
         unit: national_unit(),
     };
     assert_eq!(
-        failed_ids(&national_rules(), &report),
+        failed_ids(national_rules(), &report),
         expected,
         "{changes:?} rows {rows}"
     );
@@ -262,7 +272,7 @@ fn check_with_previous(
         unit: national_unit(),
     };
     assert_eq!(
-        failed_ids(&national_rules(), &report),
+        failed_ids(national_rules(), &report),
         expected,
         "{changes:?} previous {previous_changes:?}"
     );
@@ -290,7 +300,7 @@ fn check_with_quarters(
         },
     };
     assert_eq!(
-        failed_ids(&national_rules(), &report),
+        failed_ids(national_rules(), &report),
         expected,
         "{changes:?} quarters {quarter_cod:?}"
     );
@@ -655,7 +665,7 @@ fn extension_rules_js_r1_and_sz_r1_run_with_the_national_ones() {
             unit: national_unit(),
             ..ReportFacts::default()
         };
-        assert_eq!(failed_ids(&rule_set, &report), *expected, "{changes:?}");
+        assert_eq!(failed_ids(rule_set, &report), *expected, "{changes:?}");
     }
 }
 
@@ -666,7 +676,7 @@ fn findings_carry_the_message_with_values_and_the_owner() {
         rows: rows_of_kinds(ROWS),
         ..ReportFacts::default()
     };
-    let findings = check(&national_rules(), &report);
+    let findings = check(national_rules(), &report);
     assert_eq!(findings.len(), 1);
     let finding = &findings[0];
     assert_eq!(finding.severity, Severity::Error);
@@ -815,7 +825,7 @@ fn a_rule_that_cannot_be_evaluated_gives_a_finding_not_a_panic() {
 
 #[test]
 fn an_empty_report_evaluates_every_rule() {
-    let findings = check(&national_rules(), &ReportFacts::default());
+    let findings = check(national_rules(), &ReportFacts::default());
     assert!(
         findings
             .iter()
@@ -886,4 +896,11 @@ fn fast_path_and_interpreter_agree_on_edge_expressions() {
             );
         }
     }
+}
+
+#[test]
+fn a_rule_set_can_be_shared_between_request_tasks() {
+    fn assert_send_and_sync<T: Send + Sync>() {}
+    assert_send_and_sync::<RuleSet>();
+    assert_send_and_sync::<SharedRuleSet>();
 }
