@@ -511,6 +511,91 @@ impl Form {
     }
 }
 
+/// One problem with a report's values as sent (a draft, an upload).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportValueProblem {
+    /// The key is not an indicator (or row column) of the form.
+    #[error("{form} 没有指标 “{key}” / form {form} has no indicator '{key}'")]
+    UnknownIndicator {
+        /// The form.
+        form: FormCode,
+        /// The key sent.
+        key: String,
+    },
+    /// The value does not fit its indicator.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+}
+
+impl Form {
+    /// Parses a report's values as sent (`{key: "decimal string" | number |
+    /// text}`). Empty strings and `null` mean "left empty" and are not
+    /// stored. Every problem is reported, not only the first.
+    pub fn parse_values(
+        &self,
+        raw: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReportValues, Vec<ReportValueProblem>> {
+        parse_values_of(&self.code, &self.indicators, raw)
+    }
+
+    /// Parses one row of a row form (G103) against its row columns.
+    pub fn parse_row(
+        &self,
+        raw: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReportValues, Vec<ReportValueProblem>> {
+        parse_values_of(&self.code, &self.row_columns, raw)
+    }
+
+    /// The required indicators a report leaves empty (checked at submission,
+    /// apart from the audit rules).
+    pub fn missing_required_indicators(&self, values: &ReportValues) -> Vec<&Indicator> {
+        self.indicators
+            .iter()
+            .filter(|indicator| indicator.required && !values.contains_key(indicator.key.as_str()))
+            .collect()
+    }
+}
+
+fn parse_values_of(
+    form: &FormCode,
+    indicators: &[Indicator],
+    raw: &serde_json::Map<String, serde_json::Value>,
+) -> Result<ReportValues, Vec<ReportValueProblem>> {
+    let mut values = ReportValues::new();
+    let mut problems = Vec::new();
+    for (key, raw_value) in raw {
+        let left_empty = match raw_value {
+            serde_json::Value::Null => true,
+            serde_json::Value::String(text) => text.trim().is_empty(),
+            _ => false,
+        };
+        if left_empty {
+            continue;
+        }
+        let Some(indicator) = indicators
+            .iter()
+            .find(|indicator| indicator.key.as_str() == key)
+        else {
+            problems.push(ReportValueProblem::UnknownIndicator {
+                form: form.clone(),
+                key: key.clone(),
+            });
+            continue;
+        };
+        match parse_value(indicator, RawValue::Json(raw_value)) {
+            Ok(value) => {
+                values.insert(key.clone(), value);
+            }
+            Err(error) => problems.push(error.into()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(problems)
+    }
+}
+
 /// Indicators an extension adds to an existing form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

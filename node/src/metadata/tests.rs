@@ -827,3 +827,49 @@ fn a_release_round_trips_through_json_and_keeps_its_origins() {
         "{error}"
     );
 }
+
+#[test]
+fn a_drafts_values_are_parsed_together_and_every_problem_reported() {
+    let standard = national();
+    let g101 = form(&standard, "G101");
+    let raw = |json: &str| -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(json).unwrap()
+    };
+    let values = g101
+        .parse_values(&raw(
+            r#"{"cod_emit": "1.5", "water_total": 100, "remarks": "", "kilns": null}"#,
+        ))
+        .unwrap();
+    assert_eq!(values.len(), 2);
+    assert_eq!(values["cod_emit"].to_string(), "1.500");
+    let missing: Vec<&str> = g101
+        .missing_required_indicators(&values)
+        .iter()
+        .map(|indicator| indicator.key.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        ["output_value", "production_hours", "production_status"]
+    );
+
+    let problems = g101
+        .parse_values(&raw(
+            r#"{"cod_emit": "-1", "cod_emitt": "1", "production_hours": "9000"}"#,
+        ))
+        .unwrap_err();
+    let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].contains("G101-15"), "{messages:?}");
+    assert!(
+        messages[1].contains("G101 没有指标 “cod_emitt”"),
+        "{messages:?}"
+    );
+    assert!(messages[2].contains("超过上限 8784"), "{messages:?}");
+
+    let g103 = form(&standard, "G103");
+    let row = g103
+        .parse_row(&raw(r#"{"facility_name": "1号脱硫塔", "kind": "desulf", "capacity": "12.5", "hours": "7000"}"#))
+        .unwrap();
+    assert_eq!(row.len(), 4);
+    assert!(g103.parse_row(&raw(r#"{"kind": "scrubber"}"#)).is_err());
+}
