@@ -18,6 +18,7 @@
 //! Reporting periods and their windows are in [`period`].
 
 pub mod period;
+pub mod store;
 mod value;
 
 #[cfg(test)]

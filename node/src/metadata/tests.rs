@@ -873,3 +873,42 @@ fn a_drafts_values_are_parsed_together_and_every_problem_reported() {
     assert_eq!(row.len(), 4);
     assert!(g103.parse_row(&raw(r#"{"kind": "scrubber"}"#)).is_err());
 }
+
+#[tokio::test]
+async fn releases_and_the_calendar_are_stored_and_never_overwritten() {
+    use super::store::{MetadataStore, ReleaseSaved};
+    let folder = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(folder.path()).unwrap();
+    let metadata = MetadataStore::open(&store).unwrap();
+    let version_1 = extension(PROVINCE_320000).release;
+    let mut version_2 = version_1.clone();
+    version_2.version = 2;
+    version_2.rules.clear();
+    let mut altered_1 = version_1.clone();
+    altered_1.rules.clear();
+    let cases = [
+        (&version_2, ReleaseSaved::Stored),
+        (&version_1, ReleaseSaved::Stored),
+        (&version_1, ReleaseSaved::AlreadyStored),
+        (&altered_1, ReleaseSaved::ConflictsWithStored),
+    ];
+    for (release, expected) in cases {
+        assert_eq!(metadata.save_release(release).unwrap(), expected);
+    }
+    let origin = version_1.origin;
+    let versions: Vec<u32> = metadata
+        .releases_of(origin)
+        .unwrap()
+        .iter()
+        .map(|release| release.version)
+        .collect();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(metadata.latest_release(origin).unwrap(), Some(version_2));
+    assert_eq!(metadata.releases_of(Origin::National).unwrap(), []);
+
+    assert_eq!(metadata.calendar().unwrap(), PeriodCalendar::new());
+    let (calendar, _, _) = calendar_2025_g101();
+    metadata.save_calendar(&calendar).unwrap();
+    store.commit_durable().await.unwrap();
+    assert_eq!(metadata.calendar().unwrap(), calendar);
+}
