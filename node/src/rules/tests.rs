@@ -904,3 +904,17 @@ fn a_rule_set_can_be_shared_between_request_tasks() {
     assert_send_and_sync::<RuleSet>();
     assert_send_and_sync::<SharedRuleSet>();
 }
+
+#[test]
+fn doubles_can_land_just_past_an_exact_decimal_boundary() {
+    // Documented in docs/rules.md: exactly 5000 mg/L in decimals, 5000.000000000001 in doubles.
+    let at_boundary = [
+        ("cod_gen", "3.000"),
+        ("cod_emit", "2.015"),
+        ("ww_discharged", "403"),
+        ("ww_direct", "3"),
+        ("ww_to_plant", "400"),
+        ("ww_treated", "0"),
+    ];
+    check_alone(&at_boundary, ROWS, &["N006"]);
+}
