@@ -590,6 +590,23 @@ fn finding_for(rule: &CompiledRule, report: &ReportFacts, outcome: FindingOutcom
     }
 }
 
+/// The findings that stop a report from being submitted or approved: every
+/// error, and every warning the unit has not explained (`has_explanation`
+/// says whether a written explanation exists for a rule id). A rule that
+/// could not be evaluated counts like a failure of its severity.
+pub fn findings_blocking_submission(
+    findings: &[Finding],
+    has_explanation: impl Fn(&RuleId) -> bool,
+) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|finding| match finding.severity {
+            Severity::Error => true,
+            Severity::Warning => !has_explanation(&finding.rule_id),
+        })
+        .collect()
+}
+
 /// Replaces `{key}`, `{prev.key}`, `{rows.kind}` (number of rows of that
 /// kind) and `{quarters.key}` (sum of the four quarters) by exact decimals
 /// from the report. Unknown placeholders are left as written.

@@ -918,3 +918,22 @@ fn doubles_can_land_just_past_an_exact_decimal_boundary() {
     ];
     check_alone(&at_boundary, ROWS, &["N006"]);
 }
+
+#[test]
+fn errors_block_and_warnings_block_until_explained() {
+    let report = ReportFacts {
+        values: values_with(&[("water_total", "100002"), ("ww_treated", "73201")]),
+        rows: rows_of_kinds(ROWS),
+        ..ReportFacts::default()
+    };
+    let findings = check(national_rules(), &report);
+    let blocking = |explained: &[&str]| -> Vec<String> {
+        findings_blocking_submission(&findings, |rule| explained.contains(&rule.as_str()))
+            .iter()
+            .map(|finding| finding.rule_id.to_string())
+            .collect()
+    };
+    assert_eq!(blocking(&[]), ["N001", "N008"]);
+    assert_eq!(blocking(&["N008"]), ["N001"]);
+    assert_eq!(blocking(&["N001", "N008"]), ["N001"]);
+}
