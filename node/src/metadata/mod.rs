@@ -18,6 +18,7 @@
 //! Reporting periods and their windows are in [`period`].
 
 pub mod period;
+pub mod store;
 mod value;
 
 #[cfg(test)]
@@ -456,9 +457,10 @@ pub struct Indicator {
     pub required: bool,
     /// Its section on the paper form.
     pub group: IndicatorGroup,
-    /// Who defined it. Set from the release that carries it; a file cannot
-    /// claim another origin.
-    #[serde(default = "origin_national_until_loaded", skip_deserializing)]
+    /// Who defined it. Stamped from the release that carries it when a
+    /// release file is read; `compose` refuses an item whose origin is not
+    /// its release's.
+    #[serde(default = "origin_national_until_loaded")]
     pub origin: Origin,
 }
 
@@ -487,8 +489,8 @@ pub struct Form {
     /// The columns of each row (row forms only).
     #[serde(default)]
     pub row_columns: Vec<Indicator>,
-    /// Who defined the form. Set from the release that carries it.
-    #[serde(default = "origin_national_until_loaded", skip_deserializing)]
+    /// Who defined the form. Stamped from the release that carries it.
+    #[serde(default = "origin_national_until_loaded")]
     pub owner: Origin,
 }
 
@@ -507,6 +509,91 @@ impl Form {
             .iter()
             .chain(self.row_columns.iter())
             .find(|indicator| indicator.code.as_str() == code)
+    }
+}
+
+/// One problem with a report's values as sent (a draft, an upload).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportValueProblem {
+    /// The key is not an indicator (or row column) of the form.
+    #[error("{form} 没有指标 “{key}” / form {form} has no indicator '{key}'")]
+    UnknownIndicator {
+        /// The form.
+        form: FormCode,
+        /// The key sent.
+        key: String,
+    },
+    /// The value does not fit its indicator.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+}
+
+impl Form {
+    /// Parses a report's values as sent (`{key: "decimal string" | number |
+    /// text}`). Empty strings and `null` mean "left empty" and are not
+    /// stored. Every problem is reported, not only the first.
+    pub fn parse_values(
+        &self,
+        raw: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReportValues, Vec<ReportValueProblem>> {
+        parse_values_of(&self.code, &self.indicators, raw)
+    }
+
+    /// Parses one row of a row form (G103) against its row columns.
+    pub fn parse_row(
+        &self,
+        raw: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<ReportValues, Vec<ReportValueProblem>> {
+        parse_values_of(&self.code, &self.row_columns, raw)
+    }
+
+    /// The required indicators a report leaves empty (checked at submission,
+    /// apart from the audit rules).
+    pub fn missing_required_indicators(&self, values: &ReportValues) -> Vec<&Indicator> {
+        self.indicators
+            .iter()
+            .filter(|indicator| indicator.required && !values.contains_key(indicator.key.as_str()))
+            .collect()
+    }
+}
+
+fn parse_values_of(
+    form: &FormCode,
+    indicators: &[Indicator],
+    raw: &serde_json::Map<String, serde_json::Value>,
+) -> Result<ReportValues, Vec<ReportValueProblem>> {
+    let mut values = ReportValues::new();
+    let mut problems = Vec::new();
+    for (key, raw_value) in raw {
+        let left_empty = match raw_value {
+            serde_json::Value::Null => true,
+            serde_json::Value::String(text) => text.trim().is_empty(),
+            _ => false,
+        };
+        if left_empty {
+            continue;
+        }
+        let Some(indicator) = indicators
+            .iter()
+            .find(|indicator| indicator.key.as_str() == key)
+        else {
+            problems.push(ReportValueProblem::UnknownIndicator {
+                form: form.clone(),
+                key: key.clone(),
+            });
+            continue;
+        };
+        match parse_value(indicator, RawValue::Json(raw_value)) {
+            Ok(value) => {
+                values.insert(key.clone(), value);
+            }
+            Err(error) => problems.push(error.into()),
+        }
+    }
+    if problems.is_empty() {
+        Ok(values)
+    } else {
+        Err(problems)
     }
 }
 
@@ -799,6 +886,19 @@ pub enum CompositionError {
         /// Who tried to add it.
         added_by: Origin,
     },
+    /// An item of a release claims another origin than the release (a
+    /// release received from a peer must not smuggle in "national" items).
+    #[error(
+        "release of {release_origin} carries {item} with origin {item_origin}; every item of a release belongs to its publisher"
+    )]
+    ForeignOrigin {
+        /// The release's origin.
+        release_origin: Origin,
+        /// The item (form, indicator or rule code).
+        item: String,
+        /// The origin it claims.
+        item_origin: Origin,
+    },
     /// A rule is on a form that does not exist.
     #[error("rule {rule} from {added_by} is on form {form}, which does not exist")]
     RuleOnUnknownForm {
@@ -859,6 +959,7 @@ impl EffectiveMetadata {
     }
 
     fn add_release(&mut self, release: &MetadataRelease) -> Result<(), CompositionError> {
+        check_item_origins(release)?;
         for form in &release.forms {
             self.add_form(form)?;
         }
@@ -960,6 +1061,40 @@ impl EffectiveMetadata {
         self.rules.push(rule.clone());
         Ok(())
     }
+}
+
+fn check_item_origins(release: &MetadataRelease) -> Result<(), CompositionError> {
+    let foreign = |item: String, item_origin: Origin| CompositionError::ForeignOrigin {
+        release_origin: release.origin,
+        item,
+        item_origin,
+    };
+    for form in &release.forms {
+        if form.owner != release.origin {
+            return Err(foreign(form.code.to_string(), form.owner));
+        }
+    }
+    let indicators = release
+        .forms
+        .iter()
+        .flat_map(|form| form.indicators.iter().chain(&form.row_columns))
+        .chain(
+            release
+                .indicator_additions
+                .iter()
+                .flat_map(|addition| addition.indicators.iter().chain(&addition.row_columns)),
+        );
+    for indicator in indicators {
+        if indicator.origin != release.origin {
+            return Err(foreign(indicator.code.to_string(), indicator.origin));
+        }
+    }
+    for rule in &release.rules {
+        if rule.owner != release.origin {
+            return Err(foreign(rule.id.to_string(), rule.owner));
+        }
+    }
+    Ok(())
 }
 
 fn check_extension_slots(

@@ -810,3 +810,105 @@ fn windows_open_and_close_with_exceptions_for_one_unit() {
             .contains("unit entry window for G101 2025 has closed")
     );
 }
+
+#[test]
+fn a_release_round_trips_through_json_and_keeps_its_origins() {
+    let province = extension(PROVINCE_320000);
+    let json = serde_json::to_string(&province.release).unwrap();
+    let received: MetadataRelease = serde_json::from_str(&json).unwrap();
+    assert_eq!(received, province.release);
+    let mut smuggled = received.clone();
+    smuggled.rules[0].owner = Origin::National;
+    let error =
+        EffectiveMetadata::compose(&national(), Some(&Extension { release: smuggled }), None)
+            .unwrap_err();
+    assert!(
+        matches!(error, CompositionError::ForeignOrigin { .. }),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_drafts_values_are_parsed_together_and_every_problem_reported() {
+    let standard = national();
+    let g101 = form(&standard, "G101");
+    let raw = |json: &str| -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(json).unwrap()
+    };
+    let values = g101
+        .parse_values(&raw(
+            r#"{"cod_emit": "1.5", "water_total": 100, "remarks": "", "kilns": null}"#,
+        ))
+        .unwrap();
+    assert_eq!(values.len(), 2);
+    assert_eq!(values["cod_emit"].to_string(), "1.500");
+    let missing: Vec<&str> = g101
+        .missing_required_indicators(&values)
+        .iter()
+        .map(|indicator| indicator.key.as_str())
+        .collect();
+    assert_eq!(
+        missing,
+        ["output_value", "production_hours", "production_status"]
+    );
+
+    let problems = g101
+        .parse_values(&raw(
+            r#"{"cod_emit": "-1", "cod_emitt": "1", "production_hours": "9000"}"#,
+        ))
+        .unwrap_err();
+    let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert!(messages[0].contains("G101-15"), "{messages:?}");
+    assert!(
+        messages[1].contains("G101 没有指标 “cod_emitt”"),
+        "{messages:?}"
+    );
+    assert!(messages[2].contains("超过上限 8784"), "{messages:?}");
+
+    let g103 = form(&standard, "G103");
+    let row = g103
+        .parse_row(&raw(r#"{"facility_name": "1号脱硫塔", "kind": "desulf", "capacity": "12.5", "hours": "7000"}"#))
+        .unwrap();
+    assert_eq!(row.len(), 4);
+    assert!(g103.parse_row(&raw(r#"{"kind": "scrubber"}"#)).is_err());
+}
+
+#[tokio::test]
+async fn releases_and_the_calendar_are_stored_and_never_overwritten() {
+    use super::store::{MetadataStore, ReleaseSaved};
+    let folder = tempfile::tempdir().unwrap();
+    let store = crate::store::Store::open(folder.path()).unwrap();
+    let metadata = MetadataStore::open(&store).unwrap();
+    let version_1 = extension(PROVINCE_320000).release;
+    let mut version_2 = version_1.clone();
+    version_2.version = 2;
+    version_2.rules.clear();
+    let mut altered_1 = version_1.clone();
+    altered_1.rules.clear();
+    let cases = [
+        (&version_2, ReleaseSaved::Stored),
+        (&version_1, ReleaseSaved::Stored),
+        (&version_1, ReleaseSaved::AlreadyStored),
+        (&altered_1, ReleaseSaved::ConflictsWithStored),
+    ];
+    for (release, expected) in cases {
+        assert_eq!(metadata.save_release(release).unwrap(), expected);
+    }
+    let origin = version_1.origin;
+    let versions: Vec<u32> = metadata
+        .releases_of(origin)
+        .unwrap()
+        .iter()
+        .map(|release| release.version)
+        .collect();
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(metadata.latest_release(origin).unwrap(), Some(version_2));
+    assert_eq!(metadata.releases_of(Origin::National).unwrap(), []);
+
+    assert_eq!(metadata.calendar().unwrap(), PeriodCalendar::new());
+    let (calendar, _, _) = calendar_2025_g101();
+    metadata.save_calendar(&calendar).unwrap();
+    store.commit_durable().await.unwrap();
+    assert_eq!(metadata.calendar().unwrap(), calendar);
+}

@@ -27,6 +27,7 @@
 //!   previous period*, and one that names `sum_quarters`/`quarters` when the
 //!   four quarterly reports are not all there: no finding either way.
 
+mod fast;
 mod scope;
 
 #[cfg(test)]
@@ -184,6 +185,9 @@ pub enum RuleCompileError {
 pub struct CompiledRule {
     rule: AuditRule,
     program: cel::Program,
+    /// The same expression lowered to slots, when it stays in the subset
+    /// `fast.rs` handles; `None` runs it on the `cel` interpreter.
+    fast: Option<fast::FastExpr>,
     uses_previous: bool,
     uses_quarters: bool,
 }
@@ -193,6 +197,11 @@ impl CompiledRule {
     pub fn rule(&self) -> &AuditRule {
         &self.rule
     }
+
+    /// Whether the rule runs on the compiled fast path (else on the interpreter).
+    pub fn runs_on_fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
 }
 
 /// The rules of one form, compiled, with the form's indicator keys.
@@ -200,7 +209,11 @@ pub struct RuleSet {
     form: FormCode,
     keys: IndicatorKeysByKind,
     rules: Vec<CompiledRule>,
+    /// What the rules left to the interpreter need in their scope.
     needs: scope::Needs,
+    /// The same for every rule (when all run on the interpreter).
+    needs_of_all_rules: scope::Needs,
+    slots: fast::Slots,
     functions: scope::RootContext,
 }
 
@@ -224,10 +237,15 @@ impl RuleSet {
             .into_iter()
             .map(|rule| compile(rule, form))
             .collect::<Result<Vec<_>, _>>()?;
+        let keys = IndicatorKeysByKind::of_form(form);
+        let interpreted: Vec<&CompiledRule> =
+            compiled.iter().filter(|rule| rule.fast.is_none()).collect();
         Ok(RuleSet {
             form: form.code.clone(),
-            keys: IndicatorKeysByKind::of_form(form),
-            needs: needs_of(&compiled),
+            slots: fast::Slots::of(&keys),
+            keys,
+            needs: needs_of(interpreted),
+            needs_of_all_rules: needs_of(&compiled),
             rules: compiled,
             functions: scope::RootContext::new(),
         })
@@ -274,13 +292,15 @@ pub fn compile(rule: &AuditRule, form: &Form) -> Result<CompiledRule, RuleCompil
     let uses_previous = references.has_variable("prev");
     let uses_quarters =
         references.has_variable("quarters") || references.has_function("sum_quarters");
-    let compiled = CompiledRule {
+    let fast = fast::lower(program.expression(), &fast::Slots::of(&keys));
+    let mut compiled = CompiledRule {
         rule: rule.clone(),
         program,
+        fast,
         uses_previous,
         uses_quarters,
     };
-    dry_run(&compiled, &keys)?;
+    dry_run(&mut compiled, &keys)?;
     Ok(compiled)
 }
 
@@ -344,11 +364,20 @@ fn is_macro_variable(expression: &str, name: &str) -> bool {
 
 /// Runs the rule once on a report where every number is 1 and every text is
 /// empty, with a previous period, four quarters and no rows: it must give
-/// true or false.
-fn dry_run(rule: &CompiledRule, keys: &IndicatorKeysByKind) -> Result<(), RuleCompileError> {
+/// true or false. The fast path must agree with the interpreter there, or
+/// the rule stays on the interpreter.
+fn dry_run(rule: &mut CompiledRule, keys: &IndicatorKeysByKind) -> Result<(), RuleCompileError> {
     let sample = ReportFacts::sample_with_every_number_one(keys);
     let functions = scope::RootContext::new();
-    match scope::evaluate(&functions, keys, rule, &sample) {
+    let interpreted = scope::evaluate(&functions, keys, rule, &sample);
+    if let Some(fast_expression) = &rule.fast {
+        let slots = fast::Slots::of(keys);
+        let fast_outcome = fast::run(fast_expression, &fast::FastScope::build(&slots, &sample));
+        if fast_outcome.as_ref().ok() != interpreted.as_ref().ok() {
+            rule.fast = None;
+        }
+    }
+    match interpreted {
         Ok(_) => Ok(()),
         Err(reason) => Err(RuleCompileError::DoesNotEvaluate {
             rule: rule.rule.id.clone(),
@@ -485,36 +514,68 @@ pub struct Finding {
 /// no finding.
 pub fn check(rule_set: &RuleSet, report: &ReportFacts) -> Vec<Finding> {
     let mut findings = Vec::new();
-    let scope = scope::EvaluationScope::build(&rule_set.keys, report, rule_set.needs);
-    let context = scope::child_context(&rule_set.functions, &scope);
+    let fast_scope = fast::FastScope::build(&rule_set.slots, report);
+    let any_interpreted = rule_set.rules.iter().any(|rule| rule.fast.is_none());
+    let interpreter_scope = any_interpreted
+        .then(|| scope::EvaluationScope::build(&rule_set.keys, report, &rule_set.needs));
+    let context = interpreter_scope
+        .as_ref()
+        .map(|variables| scope::child_context(&rule_set.functions, variables));
     for rule in &rule_set.rules {
-        if rule.uses_previous && report.previous.is_none() {
+        if !applies_to(rule, report) {
             continue;
         }
-        if rule.uses_quarters && report.quarters.is_none() {
-            continue;
-        }
-        let outcome = match scope::run(&context, rule) {
-            Ok(true) => continue,
-            Ok(false) => FindingOutcome::Failed,
-            Err(reason) => FindingOutcome::CouldNotEvaluate { reason },
+        let outcome = match (&rule.fast, &context) {
+            (Some(fast_expression), _) => fast::run(fast_expression, &fast_scope),
+            (None, Some(context)) => scope::run(context, rule),
+            (None, None) => Err("internal: no interpreter scope".to_string()),
         };
-        findings.push(finding_for(rule, report, outcome));
+        push_finding(&mut findings, rule, report, outcome);
     }
     findings
 }
 
-fn needs_of(rules: &[CompiledRule]) -> scope::Needs {
-    scope::Needs {
-        previous: rules.iter().any(|rule| rule.uses_previous),
-        quarters: rules.iter().any(|rule| rule.uses_quarters),
-        rows: rules.iter().any(|rule| {
-            let references = rule.program.references();
-            references.has_variable("rows")
-                || references.has_function("count_rows")
-                || references.has_function("sum_rows")
-        }),
+/// Like [`check`], but every rule runs on the `cel` interpreter. For tests
+/// and benchmarks that compare the two paths.
+pub fn check_with_interpreter(rule_set: &RuleSet, report: &ReportFacts) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let variables =
+        scope::EvaluationScope::build(&rule_set.keys, report, &rule_set.needs_of_all_rules);
+    let context = scope::child_context(&rule_set.functions, &variables);
+    for rule in &rule_set.rules {
+        if applies_to(rule, report) {
+            push_finding(&mut findings, rule, report, scope::run(&context, rule));
+        }
     }
+    findings
+}
+
+/// A rule that names `prev` needs a previous report; one that names the
+/// quarters needs all four.
+fn applies_to(rule: &CompiledRule, report: &ReportFacts) -> bool {
+    !(rule.uses_previous && report.previous.is_none()
+        || rule.uses_quarters && report.quarters.is_none())
+}
+
+fn push_finding(
+    findings: &mut Vec<Finding>,
+    rule: &CompiledRule,
+    report: &ReportFacts,
+    outcome: Result<bool, String>,
+) {
+    let outcome = match outcome {
+        Ok(true) => return,
+        Ok(false) => FindingOutcome::Failed,
+        Err(reason) => FindingOutcome::CouldNotEvaluate { reason },
+    };
+    findings.push(finding_for(rule, report, outcome));
+}
+
+fn needs_of<'a>(rules: impl IntoIterator<Item = &'a CompiledRule>) -> scope::Needs {
+    rules
+        .into_iter()
+        .map(scope::Needs::of_rule)
+        .fold(scope::Needs::default(), scope::Needs::merge)
 }
 
 fn finding_for(rule: &CompiledRule, report: &ReportFacts, outcome: FindingOutcome) -> Finding {
@@ -527,6 +588,23 @@ fn finding_for(rule: &CompiledRule, report: &ReportFacts, outcome: FindingOutcom
         indicators: rule.rule.indicators.clone(),
         outcome,
     }
+}
+
+/// The findings that stop a report from being submitted or approved: every
+/// error, and every warning the unit has not explained (`has_explanation`
+/// says whether a written explanation exists for a rule id). A rule that
+/// could not be evaluated counts like a failure of its severity.
+pub fn findings_blocking_submission(
+    findings: &[Finding],
+    has_explanation: impl Fn(&RuleId) -> bool,
+) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|finding| match finding.severity {
+            Severity::Error => true,
+            Severity::Warning => !has_explanation(&finding.rule_id),
+        })
+        .collect()
 }
 
 /// Replaces `{key}`, `{prev.key}`, `{rows.kind}` (number of rows of that
@@ -582,9 +660,9 @@ fn placeholder_value(name: &str, report: &ReportFacts) -> Option<String> {
             Some(quarters) => quarters
                 .iter()
                 .filter_map(|quarter| quarter.get(key).and_then(IndicatorValue::as_number))
-                .sum::<Decimal>()
-                .normalize()
-                .to_string(),
+                .try_fold(Decimal::ZERO, |sum, number| sum.checked_add(number))
+                .map(|sum| sum.normalize().to_string())
+                .unwrap_or_else(|| "—".to_string()),
             None => "—".to_string(),
         }),
         Some(_) => None,
@@ -597,6 +675,11 @@ fn value_text(value: Option<&IndicatorValue>) -> String {
         Some(IndicatorValue::Number(number)) => number.normalize().to_string(),
         Some(IndicatorValue::Text(text)) => text.clone(),
     }
+}
+
+/// The double nearest to an exact decimal: how rules see numbers.
+pub fn number_for_rules(number: Decimal) -> f64 {
+    scope::decimal_to_f64(number)
 }
 
 /// A shared handle to a rule set (they are built once per form and metadata

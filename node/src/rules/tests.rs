@@ -6,6 +6,7 @@
 //! national-class unit that passes all rules, and changes a few values.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use rust_decimal::Decimal;
 
@@ -193,18 +194,27 @@ fn quarters_with(changes: &[(&str, &str)]) -> Vec<ReportValues> {
         .collect()
 }
 
-fn national_rules() -> RuleSet {
+/// Compiled once for all tests (compiling parses 22 rules).
+static NATIONAL_RULES: LazyLock<RuleSet> = LazyLock::new(|| {
     let national = NationalStandard::default_standard().unwrap();
     let effective = EffectiveMetadata::compose(&national, None, None).unwrap();
     RuleSet::for_form(&effective, &FormCode::parse("G101").unwrap()).unwrap()
-}
+});
 
-fn extended_rules() -> RuleSet {
+static EXTENDED_RULES: LazyLock<RuleSet> = LazyLock::new(|| {
     let national = NationalStandard::default_standard().unwrap();
     let province = Extension::from_toml(PROVINCE_320000).unwrap();
     let city = Extension::from_toml(CITY_320500).unwrap();
     let effective = EffectiveMetadata::compose(&national, Some(&province), Some(&city)).unwrap();
     RuleSet::for_form(&effective, &FormCode::parse("G101").unwrap()).unwrap()
+});
+
+fn national_rules() -> &'static RuleSet {
+    &NATIONAL_RULES
+}
+
+fn extended_rules() -> &'static RuleSet {
+    &EXTENDED_RULES
 }
 
 fn national_unit() -> UnitFacts {
@@ -215,7 +225,13 @@ fn national_unit() -> UnitFacts {
     }
 }
 
+/// The ids of the failed rules; the fast path and the interpreter must agree.
 fn failed_ids(rule_set: &RuleSet, report: &ReportFacts) -> Vec<String> {
+    assert_eq!(
+        check(rule_set, report),
+        check_with_interpreter(rule_set, report),
+        "fast path and interpreter disagree"
+    );
     check(rule_set, report)
         .into_iter()
         .map(|finding| {
@@ -236,7 +252,7 @@ fn check_alone(changes: &[(&str, &str)], rows: &str, expected: &[&str]) {
         unit: national_unit(),
     };
     assert_eq!(
-        failed_ids(&national_rules(), &report),
+        failed_ids(national_rules(), &report),
         expected,
         "{changes:?} rows {rows}"
     );
@@ -256,7 +272,7 @@ fn check_with_previous(
         unit: national_unit(),
     };
     assert_eq!(
-        failed_ids(&national_rules(), &report),
+        failed_ids(national_rules(), &report),
         expected,
         "{changes:?} previous {previous_changes:?}"
     );
@@ -284,7 +300,7 @@ fn check_with_quarters(
         },
     };
     assert_eq!(
-        failed_ids(&national_rules(), &report),
+        failed_ids(national_rules(), &report),
         expected,
         "{changes:?} quarters {quarter_cod:?}"
     );
@@ -649,7 +665,7 @@ fn extension_rules_js_r1_and_sz_r1_run_with_the_national_ones() {
             unit: national_unit(),
             ..ReportFacts::default()
         };
-        assert_eq!(failed_ids(&rule_set, &report), *expected, "{changes:?}");
+        assert_eq!(failed_ids(rule_set, &report), *expected, "{changes:?}");
     }
 }
 
@@ -660,7 +676,7 @@ fn findings_carry_the_message_with_values_and_the_owner() {
         rows: rows_of_kinds(ROWS),
         ..ReportFacts::default()
     };
-    let findings = check(&national_rules(), &report);
+    let findings = check(national_rules(), &report);
     assert_eq!(findings.len(), 1);
     let finding = &findings[0];
     assert_eq!(finding.severity, Severity::Error);
@@ -809,11 +825,115 @@ fn a_rule_that_cannot_be_evaluated_gives_a_finding_not_a_panic() {
 
 #[test]
 fn an_empty_report_evaluates_every_rule() {
-    let findings = check(&national_rules(), &ReportFacts::default());
+    let findings = check(national_rules(), &ReportFacts::default());
     assert!(
         findings
             .iter()
             .all(|finding| finding.outcome == FindingOutcome::Failed),
         "{findings:?}"
     );
+}
+
+#[test]
+fn every_shipped_rule_runs_on_the_fast_path() {
+    for rule in extended_rules().rules() {
+        assert!(rule.runs_on_fast_path(), "{}", rule.rule().id);
+    }
+    let on_interpreter = [
+        "rows.filter(r, r.kind == 'dust').size() >= 0",
+        "sum_rows('capacity', 'dust') >= 0.0",
+        "prev.water_total == 0.0 || has(prev.water_total)",
+    ];
+    for expression in on_interpreter {
+        let compiled = compile(&rule("T001", expression), &g101()).unwrap();
+        assert!(!compiled.runs_on_fast_path(), "{expression}");
+    }
+}
+
+#[test]
+fn fast_path_and_interpreter_agree_on_edge_expressions() {
+    let expressions = [
+        "production_status == 'stopped' ? 1.0 : true",
+        "water_total / ww_facilities > 1.0",
+        "(water_total * 366 > 0.0) || true",
+        "(water_total * 366 > 0.0) && false",
+        "(water_total * 366 > 0.0) && true",
+        "1 == 1.0 && 2 > 1.5 && -water_total < 0.0",
+        "'national' in unit.classes || unit.key_industry || unit.industry == '44'",
+        "[1.0, water_total, 'x'].exists(x, x == 'x')",
+        "[cod_emit, 2.0].all(x, x > 1.0)",
+        "!(prev.cod_emit > cod_emit) && prev.production_status == production_status",
+        "count_rows('dust') == 2.0 && count_rows('none') == 0.0",
+    ];
+    let reports = [
+        ReportFacts::default(),
+        ReportFacts {
+            values: values_with(&[("production_status", "stopped"), ("ww_facilities", "0")]),
+            rows: rows_of_kinds(ROWS),
+            previous: Some(values_with(&[("cod_emit", "9")])),
+            quarters: None,
+            unit: national_unit(),
+        },
+    ];
+    let form = g101();
+    for expression in expressions {
+        let Ok(compiled) = compile(&rule("T001", expression), &form) else {
+            continue;
+        };
+        let uses_fast_path = compiled.runs_on_fast_path();
+        let rule_set = RuleSet::compile(&form, [&rule("T001", expression)]).unwrap();
+        for report in &reports {
+            let outcome = |findings: Vec<Finding>| {
+                findings
+                    .into_iter()
+                    .map(|finding| matches!(finding.outcome, FindingOutcome::Failed))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(
+                outcome(check(&rule_set, report)),
+                outcome(check_with_interpreter(&rule_set, report)),
+                "{expression} (fast path: {uses_fast_path})"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_rule_set_can_be_shared_between_request_tasks() {
+    fn assert_send_and_sync<T: Send + Sync>() {}
+    assert_send_and_sync::<RuleSet>();
+    assert_send_and_sync::<SharedRuleSet>();
+}
+
+#[test]
+fn doubles_can_land_just_past_an_exact_decimal_boundary() {
+    // Documented in docs/rules.md: exactly 5000 mg/L in decimals, 5000.000000000001 in doubles.
+    let at_boundary = [
+        ("cod_gen", "3.000"),
+        ("cod_emit", "2.015"),
+        ("ww_discharged", "403"),
+        ("ww_direct", "3"),
+        ("ww_to_plant", "400"),
+        ("ww_treated", "0"),
+    ];
+    check_alone(&at_boundary, ROWS, &["N006"]);
+}
+
+#[test]
+fn errors_block_and_warnings_block_until_explained() {
+    let report = ReportFacts {
+        values: values_with(&[("water_total", "100002"), ("ww_treated", "73201")]),
+        rows: rows_of_kinds(ROWS),
+        ..ReportFacts::default()
+    };
+    let findings = check(national_rules(), &report);
+    let blocking = |explained: &[&str]| -> Vec<String> {
+        findings_blocking_submission(&findings, |rule| explained.contains(&rule.as_str()))
+            .iter()
+            .map(|finding| finding.rule_id.to_string())
+            .collect()
+    };
+    assert_eq!(blocking(&[]), ["N001", "N008"]);
+    assert_eq!(blocking(&["N008"]), ["N001"]);
+    assert_eq!(blocking(&["N001", "N008"]), ["N001"]);
 }
