@@ -13,7 +13,7 @@ use crate::metadata::period::{PeriodId, Stage, WindowClosed};
 use crate::node::NodeState;
 use crate::registry::UnitCode;
 use crate::review::flow::UnitOnReport;
-use crate::rules::{ControlClass, Finding, FindingOutcome, Severity, UnitFacts};
+use crate::rules::{ControlClass, Finding, Severity, UnitFacts};
 use crate::store::StoreError;
 
 /// Why a reporting action was refused.
@@ -195,16 +195,13 @@ pub fn run_rules(
 
 /// Errors block; warnings block unless the content explains them.
 fn blocking(findings: &[Finding], content: &ReportContent) -> bool {
-    findings.iter().any(|finding| {
-        matches!(
-            finding.outcome,
-            FindingOutcome::Failed | FindingOutcome::CouldNotEvaluate { .. }
-        ) && (finding.severity == Severity::Error
-            || content
-                .explanations
-                .get(finding.rule_id.as_str())
-                .is_none_or(|text| text.trim().is_empty()))
+    !crate::rules::findings_blocking_submission(findings, |rule| {
+        content
+            .explanations
+            .get(rule.as_str())
+            .is_some_and(|text| !text.trim().is_empty())
     })
+    .is_empty()
 }
 
 fn counts(findings: &[Finding]) -> (usize, usize) {

@@ -115,8 +115,10 @@ impl Store {
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(path)
-            // why: sled's own periodic flush is not a promise to anyone; we flush before every acknowledgement
-            .flush_every_ms(Some(1000))
+            // why: sled's own periodic flush is not a promise to anyone (we flush before every
+            // acknowledgement), and its background thread delays releasing the folder's lock when
+            // the store closes, which a restart or `zhibao verify` right after a stop would trip on
+            .flush_every_ms(None)
             .open()?;
         check_and_migrate_schema(&db, path)?;
         let db = Arc::new(db);

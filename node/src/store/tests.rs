@@ -82,7 +82,11 @@ async fn older_record_formats_are_migrated_and_newer_refused() {
 async fn a_newer_schema_on_disk_is_refused_with_a_clear_message() {
     let folder = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(folder.path()).unwrap();
+        let db = sled::Config::new()
+            .path(folder.path())
+            .flush_every_ms(None)
+            .open()
+            .unwrap();
         write_schema_version(&db, CURRENT_SCHEMA_VERSION + 1).unwrap();
     }
     let error = Store::open(folder.path()).unwrap_err();
@@ -97,7 +101,11 @@ async fn a_newer_schema_on_disk_is_refused_with_a_clear_message() {
 async fn an_older_schema_is_migrated_to_the_current_one() {
     let folder = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(folder.path()).unwrap();
+        let db = sled::Config::new()
+            .path(folder.path())
+            .flush_every_ms(None)
+            .open()
+            .unwrap();
         write_schema_version(&db, 0).unwrap();
     }
     let store = Store::open(folder.path()).unwrap();
