@@ -230,6 +230,7 @@ async fn demo(dir: Option<PathBuf>, units_per_city: usize, now: Timestamp) -> an
     .await?;
     let mut logins = federation.bureau_logins(true).await?;
     logins.extend(crate::demo::populate_units(&federation, units_per_city, now).await?);
+    crate::demo::seed_reports(&federation, now).await?;
     let federation_file = federation.write_federation_file(logins)?;
     print_demo_guide(&federation, &federation_file);
     wait_for_shutdown_signal().await;

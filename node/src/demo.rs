@@ -465,3 +465,262 @@ pub async fn populate_units(
     }
     Ok(logins)
 }
+
+/// A clean G101 for a demo unit: every balance holds and no rule fires;
+/// `scale` varies the figures from unit to unit and year to year.
+fn demo_values(scale: u32) -> crate::report::ReportContent {
+    let water_fresh = 60_000 + 1_000 * scale;
+    let water_reused = 40_000 + 500 * scale;
+    let direct = 20_000 + 300 * scale;
+    let to_plant = 30_000 + 200 * scale;
+    let discharged = direct + to_plant;
+    // COD concentration ≈ 80–160 mg/L: tonnes = mg/L × t / 1e6.
+    let cod_emit_milli = discharged * (80 + scale % 80) / 1_000;
+    let values = [
+        ("output_value", format!("{}.5", 12_000 + 150 * scale)),
+        ("production_hours", "8000".to_string()),
+        ("production_status", "normal".to_string()),
+        ("water_total", (water_fresh + water_reused).to_string()),
+        ("water_fresh", water_fresh.to_string()),
+        ("water_reused", water_reused.to_string()),
+        ("ww_discharged", discharged.to_string()),
+        ("ww_direct", direct.to_string()),
+        ("ww_to_plant", to_plant.to_string()),
+        (
+            "cod_gen",
+            format!(
+                "{}.{:03}",
+                cod_emit_milli * 4 / 1000,
+                cod_emit_milli * 4 % 1000
+            ),
+        ),
+        (
+            "cod_emit",
+            format!("{}.{:03}", cod_emit_milli / 1000, cod_emit_milli % 1000),
+        ),
+        ("nh3n_gen", "2.400".to_string()),
+        ("nh3n_emit", "0.600".to_string()),
+    ];
+    crate::report::ReportContent {
+        values: values
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+        rows: Vec::new(),
+        explanations: std::collections::BTreeMap::new(),
+    }
+}
+
+/// Gives the demo's first units reports in every state, so a visitor can
+/// click through: accepted data of the year before (previous-period rules
+/// compare against it), then for the annual period being reported a draft,
+/// a submitted report, one returned with a deadline, one approved and
+/// forwarded to the province, and one approved by the province and forwarded
+/// to the nation. Everything goes through the same functions users reach.
+pub async fn seed_reports(running: &RunningFederation, now: Timestamp) -> Result<(), LaunchError> {
+    let as_error = |error: String| LaunchError::Io {
+        path: running.dir.clone(),
+        source: std::io::Error::other(error),
+    };
+    let mut forwarded_to_province = Vec::new();
+    for node in &running.nodes {
+        let state = &node.state;
+        if state.config.level() != NodeLevel::City {
+            continue;
+        }
+        let annual = state.standards.annual_period;
+        let previous = annual
+            .previous()
+            .ok_or_else(|| as_error("no previous period".to_string()))?;
+        let entries = state
+            .registry
+            .list(
+                crate::registry::PeriodId::parse(&annual.to_string())
+                    .map_err(|error| as_error(error.to_string()))?,
+                None,
+            )
+            .map_err(|error| as_error(error.to_string()))?;
+        let active: Vec<String> = entries
+            .iter()
+            .filter(|entry| matches!(entry.unit.status, crate::registry::UnitStatus::Active))
+            .map(|entry| entry.unit.code.as_str().to_string())
+            .collect();
+        for (index, unit) in active.iter().enumerate() {
+            let scale = u32::try_from(index).unwrap_or(0);
+            seed_previous_year(state, unit, &previous.to_string(), demo_values(scale), now)
+                .map_err(|error| as_error(error.to_string()))?;
+        }
+        state
+            .store
+            .commit_durable()
+            .await
+            .map_err(|error| as_error(error.to_string()))?;
+        for (index, unit) in active.iter().take(5).enumerate() {
+            seed_current_year(state, unit, annual, index, now)
+                .await
+                .map_err(|error| as_error(error.to_string()))?;
+        }
+        if let Some(unit) = active.get(4) {
+            forwarded_to_province.push((unit.clone(), annual));
+        }
+    }
+    approve_at_province(running, &forwarded_to_province, now)
+        .await
+        .map_err(as_error)
+}
+
+/// The province approves the reports named (once they arrived), which sends them on to the nation.
+async fn approve_at_province(
+    running: &RunningFederation,
+    reports: &[(String, crate::metadata::period::PeriodId)],
+    now: Timestamp,
+) -> Result<(), String> {
+    let Some(province) = running
+        .nodes
+        .iter()
+        .find(|node| node.state.config.level() == NodeLevel::Province)
+    else {
+        return Ok(());
+    };
+    let state = &province.state;
+    let reviewer = format!("reviewer{}-1", state.config.division);
+    for (unit, period) in reports {
+        let (key, form, period) =
+            crate::report::service::checked_key(state, unit, "G101", &period.to_string())
+                .map_err(|error| error.to_string())?;
+        // Wait (bounded) for the city's batch to arrive over the federation.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while state
+            .review
+            .received
+            .get(&key.to_bytes())
+            .map_err(|error| error.to_string())?
+            .is_none()
+        {
+            if std::time::Instant::now() > deadline {
+                return Err(format!(
+                    "{unit}'s report did not reach the province in time"
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        crate::report::service::reviewer_check(state, &key, &form, period, &reviewer, now)
+            .await
+            .map_err(|error| error.to_string())?;
+        crate::report::service::approve(
+            state,
+            &key,
+            Some("同意 / approved".to_string()),
+            &reviewer,
+            now,
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}
+
+/// Last year's report, accepted (seeded directly: its windows are long closed).
+fn seed_previous_year(
+    state: &crate::node::NodeState,
+    unit: &str,
+    period: &str,
+    content: crate::report::ReportContent,
+    now: Timestamp,
+) -> Result<(), crate::report::store::ReportStoreError> {
+    let key = crate::report::ReportKey {
+        unit: unit.to_string(),
+        form: "G101".to_string(),
+        period: period.to_string(),
+    };
+    if state.reports.status.get(&key.to_bytes())?.is_some() {
+        return Ok(());
+    }
+    state
+        .reports
+        .save_draft(&state.store, &key, content, None, unit, now)?;
+    state
+        .reports
+        .submit(&state.store, &state.audit, &key, None, unit, now)?;
+    state.reports.change_status(
+        &state.store,
+        &state.audit,
+        &key,
+        "demo.seed_accepted",
+        "demo",
+        now,
+        |status| {
+            let checked = crate::report::record_rule_run(status, 0, 0, "demo", now)?;
+            let approved = crate::report::approve(
+                &checked,
+                Some("演示数据 / demo data".to_string()),
+                "demo",
+                now,
+            )?;
+            Ok(crate::report::receive_acceptance(&approved, "national", 1))
+        },
+    )?;
+    Ok(())
+}
+
+async fn seed_current_year(
+    state: &crate::node::NodeState,
+    unit: &str,
+    period: crate::metadata::period::PeriodId,
+    stage: usize,
+    now: Timestamp,
+) -> Result<(), crate::report::service::ReportServiceError> {
+    use crate::report::service;
+    let (key, form, period) = service::checked_key(state, unit, "G101", &period.to_string())?;
+    if state.reports.status.get(&key.to_bytes())?.is_some() {
+        return Ok(());
+    }
+    let scale = u32::try_from(stage).unwrap_or(0) + 3;
+    service::save_draft(
+        state,
+        &key,
+        &form,
+        period,
+        demo_values(scale),
+        None,
+        unit,
+        now,
+    )
+    .await?;
+    if stage == 0 {
+        return Ok(()); // a draft
+    }
+    service::submit(state, &key, &form, period, None, unit, now).await?;
+    if stage == 1 {
+        return Ok(()); // submitted, waiting for the city
+    }
+    let reviewer = format!("reviewer{}-1", state.config.division);
+    service::reviewer_check(state, &key, &form, period, &reviewer, now).await?;
+    if stage == 2 {
+        let comments = vec![crate::report::Comment {
+            indicator: Some("cod_emit".to_string()),
+            text:
+                "化学需氧量排放量与监测数据不符，请核实 / please check COD against monitoring data"
+                    .to_string(),
+        }];
+        service::return_to_unit(
+            state,
+            &key,
+            comments,
+            now.plus_seconds(7 * 86_400),
+            &reviewer,
+            now,
+        )
+        .await?;
+        return Ok(());
+    }
+    service::approve(
+        state,
+        &key,
+        Some("同意 / approved".to_string()),
+        &reviewer,
+        now,
+    )
+    .await?;
+    Ok(())
+}
