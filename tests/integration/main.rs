@@ -6,6 +6,7 @@
 
 mod accounts;
 mod cli;
+mod demo;
 mod durability;
 mod federation_delivery;
 mod federation_refusals;
