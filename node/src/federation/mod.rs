@@ -15,6 +15,8 @@ pub mod inbound;
 pub mod outbound;
 pub mod sender;
 pub mod store;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
