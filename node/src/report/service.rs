@@ -117,17 +117,7 @@ pub fn unit_facts(
             key_industry: current.unit.key_industry,
             industry: current.unit.industry.as_str().to_string(),
         },
-        UnitOnReport {
-            division: current.unit.county.to_string(),
-            name: current.unit.name.clone(),
-            industry: current.unit.industry.as_str().to_string(),
-            classes: current
-                .unit
-                .classes
-                .iter()
-                .map(|class| class.code_word().to_string())
-                .collect(),
-        },
+        UnitOnReport::of(&current.unit),
     ))
 }
 
@@ -141,7 +131,37 @@ fn latest_values(state: &NodeState, key: &ReportKey) -> Option<crate::metadata::
         .map(|(values, _)| values)
 }
 
-/// Runs the effective rules of the form on `content`.
+/// Where a node finds a unit's earlier reports: its own (city), or the
+/// versions forwarded to it (province, national).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum History {
+    Own,
+    Received,
+}
+
+fn values_of_report(
+    state: &NodeState,
+    key: &ReportKey,
+    history: History,
+) -> Option<crate::metadata::ReportValues> {
+    match history {
+        History::Own => latest_values(state, key),
+        History::Received => {
+            let received = state.review.received.get(&key.to_bytes()).ok()??;
+            let form = form_of(&state.standards.metadata, &key.form)?;
+            let content = ReportContent {
+                values: received.report.values,
+                rows: received.report.rows,
+                explanations: received.report.explanations,
+            };
+            parse_content(&state.standards.metadata, form, &content)
+                .ok()
+                .map(|(values, _)| values)
+        }
+    }
+}
+
+/// Runs the effective rules of the form on `content` (a unit's draft or a city's version).
 pub fn run_rules(
     state: &NodeState,
     key: &ReportKey,
@@ -149,35 +169,48 @@ pub fn run_rules(
     period: PeriodId,
     content: &ReportContent,
 ) -> Result<Vec<Finding>, ReportServiceError> {
+    run_rules_with(state, key, form, period, content, History::Own)
+}
+
+fn run_rules_with(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    content: &ReportContent,
+    history: History,
+) -> Result<Vec<Finding>, ReportServiceError> {
     let metadata = &state.standards.metadata;
     let form_definition = metadata
         .form(form)
         .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", form.as_str())))?;
     let (values, rows) =
         parse_content(metadata, form_definition, content).map_err(ReportServiceError::Values)?;
-    let (unit, _) = unit_facts(state, &key.unit)?;
+    // A city knows its units; an upper level knows them from registry changes, when they arrived.
+    let unit = match history {
+        History::Own => unit_facts(state, &key.unit)?.0,
+        History::Received => unit_facts(state, &key.unit)
+            .map(|(facts, _)| facts)
+            .unwrap_or_default(),
+    };
     let previous = period.previous().and_then(|previous_period| {
-        latest_values(
-            state,
-            &ReportKey {
-                period: previous_period.to_string(),
-                ..key.clone()
-            },
-        )
+        let previous_key = ReportKey {
+            period: previous_period.to_string(),
+            ..key.clone()
+        };
+        values_of_report(state, &previous_key, history)
     });
     let quarters = if form.as_str() == "G101" {
         period
             .quarters_of_year()
             .iter()
             .map(|quarter| {
-                latest_values(
-                    state,
-                    &ReportKey {
-                        form: "G101Q".to_string(),
-                        period: quarter.to_string(),
-                        ..key.clone()
-                    },
-                )
+                let quarter_key = ReportKey {
+                    form: "G101Q".to_string(),
+                    period: quarter.to_string(),
+                    ..key.clone()
+                };
+                values_of_report(state, &quarter_key, history)
             })
             .collect::<Option<Vec<_>>>()
     } else {
@@ -336,55 +369,12 @@ pub async fn reviewer_check(
         rows: received.report.rows.clone(),
         explanations: received.report.explanations.clone(),
     };
-    let findings = run_upper_rules(state, key, form, period, &content)?;
+    let findings = run_rules_with(state, key, form, period, &content, History::Received)?;
     let (errors, warnings) = counts(&findings);
     let next = crate::review::record_rule_run(&received, errors, warnings, by, now);
     state.review.received.insert(&key.to_bytes(), &next)?;
     state.store.commit_durable().await?;
     Ok(findings)
-}
-
-/// At upper levels the unit is known from the registry changes; the previous
-/// period comes from the versions received.
-fn run_upper_rules(
-    state: &NodeState,
-    key: &ReportKey,
-    form: &FormCode,
-    period: PeriodId,
-    content: &ReportContent,
-) -> Result<Vec<Finding>, ReportServiceError> {
-    let metadata = &state.standards.metadata;
-    let form_definition = metadata
-        .form(form)
-        .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", form.as_str())))?;
-    let (values, rows) =
-        parse_content(metadata, form_definition, content).map_err(ReportServiceError::Values)?;
-    let unit = unit_facts(state, &key.unit)
-        .map(|(facts, _)| facts)
-        .unwrap_or_default();
-    let previous = period.previous().and_then(|previous_period| {
-        let previous_key = ReportKey {
-            period: previous_period.to_string(),
-            ..key.clone()
-        };
-        let received = state.review.received.get(&previous_key.to_bytes()).ok()??;
-        let previous_content = ReportContent {
-            values: received.report.values,
-            rows: received.report.rows,
-            explanations: received.report.explanations,
-        };
-        parse_content(metadata, form_definition, &previous_content)
-            .ok()
-            .map(|(values, _)| values)
-    });
-    let rule_set = state
-        .standards
-        .rule_set(form)
-        .ok_or_else(|| ReportServiceError::NotFound(format!("no rules for {}", form.as_str())))?;
-    Ok(crate::rules::check(
-        rule_set,
-        &report_facts(values, rows, previous, None, unit),
-    ))
 }
 
 /// Approve at this level (city: forwards up; province: forwards with the city's

@@ -31,23 +31,29 @@ pub struct UnitOnReport {
     pub classes: Vec<String>,
 }
 
+impl UnitOnReport {
+    /// What a registered unit contributes to a report on the wire and to the totals.
+    pub fn of(unit: &crate::registry::SurveyUnit) -> UnitOnReport {
+        UnitOnReport {
+            division: unit.county.to_string(),
+            name: unit.name.clone(),
+            industry: unit.industry.as_str().to_string(),
+            classes: unit
+                .classes
+                .iter()
+                .map(|class| class.code_word().to_string())
+                .collect(),
+        }
+    }
+}
+
 /// The unit facts an upper level holds (from registry changes), or what the report carries.
 fn unit_at_this_level(state: &NodeState, report: &ReportOnTheWire) -> UnitOnReport {
     let registered = crate::registry::UnitCode::parse(&report.unit)
         .ok()
         .and_then(|code| state.registry.current_unit(&code).ok().flatten());
     match registered {
-        Some(current) => UnitOnReport {
-            division: current.unit.county.to_string(),
-            name: current.unit.name.clone(),
-            industry: current.unit.industry.as_str().to_string(),
-            classes: current
-                .unit
-                .classes
-                .iter()
-                .map(|class| class.code_word().to_string())
-                .collect(),
-        },
+        Some(current) => UnitOnReport::of(&current.unit),
         None => UnitOnReport {
             division: report.unit_division.clone(),
             name: report.unit_name.clone(),
@@ -291,12 +297,7 @@ pub async fn upper_approve(
                 now,
             )?;
             tx.insert(&review.received, &key_bytes, &next)?;
-            let child = NodeIdentity::from_uri(&received.from_child).map_err(|error| {
-                TxFailure::Store(StoreError::Decode {
-                    tree: "received_report_by_key".to_string(),
-                    reason: error.to_string(),
-                })
-            })?;
+            let child = stored_identity(&received.from_child)?;
             if national {
                 let receipt = AcceptanceReceipt {
                     unit: key.unit.clone(),
@@ -316,13 +317,7 @@ pub async fn upper_approve(
                     now,
                 )?;
             } else if let Some(parent) = &parent {
-                let sender =
-                    NodeIdentity::from_uri(&received.envelope_sender).map_err(|error| {
-                        TxFailure::Store(StoreError::Decode {
-                            tree: "received_report_by_key".to_string(),
-                            reason: error.to_string(),
-                        })
-                    })?;
+                let sender = stored_identity(&received.envelope_sender)?;
                 let original = tx.get(
                     &federation.received,
                     &peer_sequence_key(&sender, received.envelope_sequence),
@@ -388,12 +383,7 @@ pub async fn upper_feedback(
                 super::send_feedback(&received, level_name(state), comments.clone(), by, now)
                     .map_err(abort)?;
             tx.insert(&review.received, &key_bytes, &next)?;
-            let child = NodeIdentity::from_uri(&received.from_child).map_err(|error| {
-                TxFailure::Store(StoreError::Decode {
-                    tree: "received_report_by_key".to_string(),
-                    reason: error.to_string(),
-                })
-            })?;
+            let child = stored_identity(&received.from_child)?;
             let feedback = Feedback {
                 unit: key.unit.clone(),
                 unit_division: received.report.unit_division.clone(),
@@ -462,4 +452,14 @@ fn log(
         now,
     )?;
     Ok(())
+}
+
+/// A node identity kept in a received report (written by this node, so well formed).
+fn stored_identity(uri: &str) -> Result<NodeIdentity, TxFailure> {
+    NodeIdentity::from_uri(uri).map_err(|error| {
+        TxFailure::Store(StoreError::Decode {
+            tree: "received_report_by_key".to_string(),
+            reason: error.to_string(),
+        })
+    })
 }
