@@ -528,7 +528,7 @@ pub async fn seed_reports(running: &RunningFederation, now: Timestamp) -> Result
         if state.config.level() != NodeLevel::City {
             continue;
         }
-        let annual = state.standards.annual_period;
+        let annual = state.standards().annual_period;
         let previous = annual
             .previous()
             .ok_or_else(|| as_error("no previous period".to_string()))?;

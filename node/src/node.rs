@@ -34,8 +34,10 @@ pub struct NodeState {
     pub audit: crate::audit::AuditLog,
     /// The registry of survey units.
     pub registry: crate::registry::store::RegistryStore,
-    /// Forms, periods, windows and compiled rules.
-    pub standards: crate::report::standards::Standards,
+    /// Forms, periods, windows and compiled rules in force (replaced when a release arrives).
+    standards: std::sync::RwLock<Arc<crate::report::standards::Standards>>,
+    /// Metadata releases and the calendar as stored.
+    pub metadata: crate::metadata::store::MetadataStore,
     /// Totals of accepted data.
     pub aggregates: crate::aggregate::AggregateTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
@@ -48,6 +50,28 @@ pub struct NodeState {
 pub const CRL_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl NodeState {
+    /// The standards in force.
+    pub fn standards(&self) -> Arc<crate::report::standards::Standards> {
+        match self.standards.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Rebuilds the standards from the stored releases and calendar (after a
+    /// release arrived or a bureau changed its own).
+    pub fn reload_standards(
+        &self,
+        now: Timestamp,
+    ) -> Result<(), crate::report::standards::StandardsError> {
+        let rebuilt =
+            crate::report::standards::Standards::load_for(&self.config, &self.metadata, now)?;
+        match self.standards.write() {
+            Ok(mut guard) => *guard = Arc::new(rebuilt),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(rebuilt),
+        }
+        Ok(())
+    }
     /// Reads the CRL file again and, if it changed, applies it to the
     /// federation listener, to outgoing calls and to signature checks. Returns
     /// whether anything changed. Runs every [`CRL_RELOAD_INTERVAL`] and on SIGHUP.
@@ -275,8 +299,9 @@ pub async fn start(
     let audit = crate::audit::AuditLog::open(&store)?;
     let registry = crate::registry::store::RegistryStore::open(&store)?;
     let aggregates = crate::aggregate::AggregateTrees::open(&store)?;
-    let standards = crate::report::standards::Standards::load(now)
-        .map_err(|error| StartError::Accounts(error.to_string()))?;
+    let metadata = crate::metadata::store::MetadataStore::open(&store)?;
+    let standards = crate::report::standards::Standards::load_for(&config, &metadata, now)
+        .map_err(|error| StartError::Accounts(format!("standards: {error}")))?;
 
     create_bureau_accounts_once(&config, &accounts, &store, now).await?;
     let state = Arc::new(NodeState {
@@ -288,7 +313,8 @@ pub async fn start(
         review,
         audit,
         registry,
-        standards,
+        standards: std::sync::RwLock::new(Arc::new(standards)),
+        metadata,
         aggregates,
 
         federation_tls: federation_tls.clone(),

@@ -15,3 +15,4 @@ mod node_start;
 mod registry;
 mod reporting;
 mod review_flow;
+mod standards;

@@ -4,6 +4,7 @@
 //! city's v1 message.
 
 pub mod reports;
+pub mod standards;
 pub mod v1;
 pub mod v2;
 
@@ -14,6 +15,7 @@ pub use v2::RegistryChange;
 pub use v2::{RegistryChangeKind, UnitOnTheWire};
 
 pub use reports::{AcceptanceReceipt, CommentOnTheWire, Feedback, ReportBatch, ReportOnTheWire};
+pub use standards::{MetadataReleasePayload, PeriodReleasePayload};
 
 /// A payload type.
 pub trait Payload: serde::Serialize + serde::de::DeserializeOwned {

@@ -24,7 +24,9 @@ use zhibao_federation_protocol::{
     Direction, Envelope, EnvelopeError, MessageKind, NodeIdentity, SignatureCheck,
 };
 
-use zhibao_federation_protocol::messages::{AcceptanceReceipt, Feedback, ReportBatch};
+use zhibao_federation_protocol::messages::{
+    AcceptanceReceipt, Feedback, MetadataReleasePayload, PeriodReleasePayload, ReportBatch,
+};
 
 use super::outbound::{self, OutgoingMessage, Sealer};
 use crate::report::ReportKey;
@@ -96,6 +98,8 @@ pub struct Inbound<'a> {
     pub audit: &'a crate::audit::AuditLog,
     /// The registry (upper levels keep the units their children report).
     pub registry: &'a crate::registry::store::RegistryStore,
+    /// Metadata releases and the calendar.
+    pub metadata: &'a crate::metadata::store::MetadataStore,
 }
 
 /// How far in the future of our clock a signature time may be (clocks drift).
@@ -301,6 +305,14 @@ impl Inbound<'_> {
                 check_report_batch_chain(envelope)
             }
             MessageKind::Feedback => self.authorize_payload::<Feedback>(peer, direction, envelope),
+            MessageKind::MetadataRelease => {
+                self.authorize_payload::<MetadataReleasePayload>(peer, direction, envelope)?;
+                check_metadata_release(envelope, &self.config.division)
+            }
+            MessageKind::PeriodRelease => {
+                self.authorize_payload::<PeriodReleasePayload>(peer, direction, envelope)?;
+                decode_calendar(envelope).map(|_| ())
+            }
             MessageKind::AcceptanceReceipt => {
                 self.authorize_payload::<AcceptanceReceipt>(peer, direction, envelope)
             }
@@ -394,7 +406,9 @@ impl Inbound<'_> {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let trees = self.trees;
-        let relay = self.relay_for(peer, envelope)?;
+        let mut relays: Vec<OutgoingMessage> =
+            self.relay_for(peer, envelope)?.into_iter().collect();
+        relays.extend(self.relays_to_every_child(peer, envelope));
         let outcome = InboxOutcome::Applied {
             sender: peer.to_uri(),
             sequence: envelope.sequence,
@@ -414,6 +428,8 @@ impl Inbound<'_> {
                 &self.audit.entries,
                 self.registry.tree_handles()[0],
                 self.registry.tree_handles()[1],
+                self.metadata.tree_handles()[0],
+                self.metadata.tree_handles()[1],
             ],
             |tx| {
                 let handled_through = tx
@@ -443,7 +459,7 @@ impl Inbound<'_> {
                     envelope,
                 )?;
                 self.apply_to_domain(tx, peer, envelope, now)?;
-                if let Some(relay) = &relay {
+                for relay in &relays {
                     outbound::enqueue(tx, trees, self.sealer, relay, now)?;
                 }
                 Ok::<bool, TxError<StoreError>>(true)
@@ -492,6 +508,35 @@ impl Inbound<'_> {
             })
         };
         match envelope.kind {
+            MessageKind::MetadataRelease => {
+                let release = decode_release(envelope).map_err(|refused| {
+                    crate::store::TxFailure::Store(StoreError::Decode {
+                        tree: "origin_releases".to_string(),
+                        reason: refused.reason,
+                    })
+                })?;
+                let saved = self.metadata.save_release_in(tx, &release)?;
+                if saved == crate::metadata::store::ReleaseSaved::ConflictsWithStored {
+                    tracing::warn!(%peer, origin = %release.origin, version = release.version, "a different release with this version is stored; kept the stored one");
+                }
+            }
+            MessageKind::PeriodRelease => {
+                let (_, calendar) = decode_calendar(envelope).map_err(|refused| {
+                    crate::store::TxFailure::Store(StoreError::Decode {
+                        tree: "period_calendar".to_string(),
+                        reason: refused.reason(),
+                    })
+                })?;
+                // Exceptions granted here stay; the nation's windows replace ours.
+                let mut merged = calendar;
+                let local = self.metadata.calendar_in(tx)?;
+                for schedule in local.schedules {
+                    for exception in schedule.exceptions {
+                        merged.grant_exception(schedule.period, &schedule.form, exception);
+                    }
+                }
+                self.metadata.save_calendar_in(tx, &merged)?;
+            }
             MessageKind::RegistryChange => {
                 let change = envelope
                     .decode_payload::<RegistryChange>()
@@ -834,4 +879,103 @@ fn check_registry_change_readable(envelope: &Envelope) -> Result<(), PermanentRe
         )
     })?;
     Ok(())
+}
+
+impl Inbound<'_> {
+    /// Standards travel down to every child: the national standard and the
+    /// calendar through the province to its cities, a province's extension to
+    /// its cities — each forwarded intact inside this node's envelope.
+    fn relays_to_every_child(
+        &self,
+        peer: &NodeIdentity,
+        envelope: &Envelope,
+    ) -> Vec<OutgoingMessage> {
+        let travels_on = matches!(
+            envelope.kind,
+            MessageKind::MetadataRelease | MessageKind::PeriodRelease
+        );
+        if !travels_on || self.direction_from(peer) != Direction::Down {
+            return Vec::new();
+        }
+        self.config
+            .children
+            .iter()
+            .map(|child| OutgoingMessage {
+                message_id: outbound::new_message_id(),
+                to: child.identity.clone(),
+                kind: envelope.kind,
+                payload_version: envelope.payload_version,
+                payload: envelope.payload.clone(),
+                forwarded: vec![envelope.clone()],
+            })
+            .collect()
+    }
+}
+
+fn decode_release(
+    envelope: &Envelope,
+) -> Result<crate::metadata::MetadataRelease, PermanentRefusal> {
+    let payload = envelope
+        .decode_payload::<MetadataReleasePayload>()
+        .map_err(|error| refusal(RefusalCode::MalformedPayload, error.to_string()))?;
+    if payload.body_format != 1 {
+        return Err(refusal(
+            RefusalCode::MalformedPayload,
+            format!(
+                "metadata body format {} is not readable here",
+                payload.body_format
+            ),
+        ));
+    }
+    serde_json::from_str(&payload.body).map_err(|error| {
+        refusal(
+            RefusalCode::MalformedPayload,
+            format!("metadata release: {error}"),
+        )
+    })
+}
+
+/// A release from above must be the nation's or our own province's.
+fn check_metadata_release(
+    envelope: &Envelope,
+    ours: &DivisionCode,
+) -> Result<(), PermanentRefusalOrRetry> {
+    let release = decode_release(envelope)?;
+    let acceptable = match release.origin {
+        crate::metadata::Origin::National => true,
+        crate::metadata::Origin::Province(province) => province.contains(*ours),
+        crate::metadata::Origin::City(_) => false,
+    };
+    if acceptable {
+        Ok(())
+    } else {
+        Err(refusal(
+            RefusalCode::OutsideJurisdiction,
+            format!(
+                "a metadata release of {} does not apply to {ours}",
+                release.origin
+            ),
+        )
+        .into())
+    }
+}
+
+fn decode_calendar(
+    envelope: &Envelope,
+) -> Result<(i64, crate::metadata::period::PeriodCalendar), PermanentRefusalOrRetry> {
+    let payload = envelope
+        .decode_payload::<PeriodReleasePayload>()
+        .map_err(|error| refusal(RefusalCode::MalformedPayload, error.to_string()))?;
+    let calendar = serde_json::from_str(&payload.body)
+        .map_err(|error| refusal(RefusalCode::MalformedPayload, format!("calendar: {error}")))?;
+    Ok((payload.set_at_ms, calendar))
+}
+
+impl PermanentRefusalOrRetry {
+    fn reason(&self) -> String {
+        match self {
+            PermanentRefusalOrRetry::Refuse(refused) => refused.reason.clone(),
+            PermanentRefusalOrRetry::Retry(error) => error.to_string(),
+        }
+    }
 }

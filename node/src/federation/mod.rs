@@ -267,6 +267,13 @@ async fn receive_delivery(
     peer: PeerNode,
     Json(delivery): Json<Delivery>,
 ) -> Result<Json<DeliveryReceipt>, ApiError> {
+    let standards_changed = delivery.envelopes.iter().any(|envelope| {
+        matches!(
+            envelope.kind,
+            zhibao_federation_protocol::MessageKind::MetadataRelease
+                | zhibao_federation_protocol::MessageKind::PeriodRelease
+        )
+    });
     let link_lock = state.federation.receiving.get(&peer.identity).cloned();
     let _one_delivery_at_a_time = match &link_lock {
         Some(lock) => Some(lock.lock().await),
@@ -287,6 +294,7 @@ async fn receive_delivery(
             review: &worker_state.review,
             audit: &worker_state.audit,
             registry: &worker_state.registry,
+            metadata: &worker_state.metadata,
         }
         .accept_delivery(&peer.identity, &delivery, now)
     })
@@ -294,6 +302,11 @@ async fn receive_delivery(
     .map_err(|join_error| ApiError::Internal(format!("delivery task failed: {join_error}")))??;
     // Nothing is acknowledged before it is on disk.
     state.store.commit_durable().await?;
+    if standards_changed {
+        if let Err(error) = state.reload_standards(now) {
+            tracing::error!(%error, "a received release could not be put in force; the previous standards stay");
+        }
+    }
     if let Some(parent) = &state.config.parent {
         state.federation.wake(&parent.identity);
     }

@@ -23,6 +23,7 @@ struct Side {
     review: crate::review::store::ReviewTrees,
     audit: crate::audit::AuditLog,
     registry: crate::registry::store::RegistryStore,
+    metadata: crate::metadata::store::MetadataStore,
 }
 
 fn side(
@@ -71,6 +72,7 @@ fn side(
         review: crate::review::store::ReviewTrees::open(&store).unwrap(),
         audit: crate::audit::AuditLog::open(&store).unwrap(),
         registry: crate::registry::store::RegistryStore::open(&store).unwrap(),
+        metadata: crate::metadata::store::MetadataStore::open(&store).unwrap(),
         config,
         store,
     }
@@ -128,6 +130,7 @@ fn deliver(
         review: &province.review,
         audit: &province.audit,
         registry: &province.registry,
+        metadata: &province.metadata,
     }
     .accept_delivery(
         &from.sealer.identity,

@@ -94,3 +94,44 @@ impl MetadataStore {
         self.calendar.insert(CALENDAR_KEY, calendar)
     }
 }
+
+impl MetadataStore {
+    /// The trees a transaction must include to call the `_in` functions.
+    pub fn tree_handles(&self) -> [&dyn crate::store::TreeHandle; 2] {
+        [&self.releases, &self.calendar]
+    }
+
+    /// [`MetadataStore::save_release`] inside a caller's transaction.
+    pub fn save_release_in(
+        &self,
+        tx: &crate::store::Transaction<'_>,
+        release: &MetadataRelease,
+    ) -> Result<ReleaseSaved, crate::store::TxFailure> {
+        let key = release_key(release.origin, release.version);
+        match tx.get(&self.releases, &key)? {
+            None => {
+                tx.insert(&self.releases, &key, release)?;
+                Ok(ReleaseSaved::Stored)
+            }
+            Some(stored) if &stored == release => Ok(ReleaseSaved::AlreadyStored),
+            Some(_) => Ok(ReleaseSaved::ConflictsWithStored),
+        }
+    }
+
+    /// The calendar, read inside a caller's transaction.
+    pub fn calendar_in(
+        &self,
+        tx: &crate::store::Transaction<'_>,
+    ) -> Result<PeriodCalendar, crate::store::TxFailure> {
+        Ok(tx.get(&self.calendar, CALENDAR_KEY)?.unwrap_or_default())
+    }
+
+    /// Replaces the calendar inside a caller's transaction.
+    pub fn save_calendar_in(
+        &self,
+        tx: &crate::store::Transaction<'_>,
+        calendar: &PeriodCalendar,
+    ) -> Result<(), crate::store::TxFailure> {
+        tx.insert(&self.calendar, CALENDAR_KEY, calendar)
+    }
+}

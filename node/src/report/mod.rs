@@ -21,6 +21,7 @@
 //! Every transition is kept with who, when and why.
 
 pub mod facts;
+pub mod releases;
 pub mod service;
 pub mod standards;
 pub mod store;

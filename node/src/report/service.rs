@@ -60,12 +60,13 @@ pub fn checked_key(
     form: &str,
     period: &str,
 ) -> Result<(ReportKey, FormCode, PeriodId), ReportServiceError> {
+    let standards = state.standards();
     let form_code =
         FormCode::parse(form).map_err(|error| ReportServiceError::NotFound(error.to_string()))?;
-    let form_definition =
-        state.standards.metadata.form(&form_code).ok_or_else(|| {
-            ReportServiceError::NotFound(format!("没有报表 {form} / no form {form}"))
-        })?;
+    let form_definition = standards
+        .metadata
+        .form(&form_code)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("没有报表 {form} / no form {form}")))?;
     let period_id =
         PeriodId::parse(period).map_err(|error| ReportServiceError::NotFound(error.to_string()))?;
     if period_id.kind() != form_definition.period_kind {
@@ -123,10 +124,11 @@ pub fn unit_facts(
 
 /// The latest submitted values of a report, parsed (for `prev` and quarters).
 fn latest_values(state: &NodeState, key: &ReportKey) -> Option<crate::metadata::ReportValues> {
+    let standards = state.standards();
     let status = state.reports.status.get(&key.to_bytes()).ok()??;
     let version = state.reports.version(key, status.latest_version?).ok()??;
-    let form = form_of(&state.standards.metadata, &key.form)?;
-    parse_content(&state.standards.metadata, form, &version.content)
+    let form = form_of(&standards.metadata, &key.form)?;
+    parse_content(&standards.metadata, form, &version.content)
         .ok()
         .map(|(values, _)| values)
 }
@@ -144,17 +146,18 @@ fn values_of_report(
     key: &ReportKey,
     history: History,
 ) -> Option<crate::metadata::ReportValues> {
+    let standards = state.standards();
     match history {
         History::Own => latest_values(state, key),
         History::Received => {
             let received = state.review.received.get(&key.to_bytes()).ok()??;
-            let form = form_of(&state.standards.metadata, &key.form)?;
+            let form = form_of(&standards.metadata, &key.form)?;
             let content = ReportContent {
                 values: received.report.values,
                 rows: received.report.rows,
                 explanations: received.report.explanations,
             };
-            parse_content(&state.standards.metadata, form, &content)
+            parse_content(&standards.metadata, form, &content)
                 .ok()
                 .map(|(values, _)| values)
         }
@@ -180,7 +183,8 @@ fn run_rules_with(
     content: &ReportContent,
     history: History,
 ) -> Result<Vec<Finding>, ReportServiceError> {
-    let metadata = &state.standards.metadata;
+    let standards = state.standards();
+    let metadata = &standards.metadata;
     let form_definition = metadata
         .form(form)
         .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", form.as_str())))?;
@@ -216,8 +220,7 @@ fn run_rules_with(
     } else {
         None
     };
-    let rule_set = state
-        .standards
+    let rule_set = standards
         .rule_set(form)
         .ok_or_else(|| ReportServiceError::NotFound(format!("no rules for {}", form.as_str())))?;
     Ok(crate::rules::check(
@@ -253,8 +256,8 @@ fn check_window(
     stage: Stage,
     now: Timestamp,
 ) -> Result<(), ReportServiceError> {
-    state
-        .standards
+    let standards = state.standards();
+    standards
         .calendar
         .check_open(period, form, stage, Some(&key.unit), now)
         .map_err(ReportServiceError::WindowClosed)
@@ -272,11 +275,12 @@ pub async fn save_draft(
     by: &str,
     now: Timestamp,
 ) -> Result<Draft, ReportServiceError> {
+    let standards = state.standards();
     check_window(state, key, form, period, Stage::UnitEntry, now)?;
     unit_facts(state, &key.unit)?;
-    let form_definition = form_of(&state.standards.metadata, &key.form)
+    let form_definition = form_of(&standards.metadata, &key.form)
         .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", key.form)))?;
-    parse_content(&state.standards.metadata, form_definition, &content)
+    parse_content(&standards.metadata, form_definition, &content)
         .map_err(ReportServiceError::Values)?;
     let draft = state
         .reports

@@ -5,7 +5,10 @@ use std::collections::HashMap;
 
 use crate::clock::Timestamp;
 use crate::metadata::period::{PeriodCalendar, PeriodId, Stage, Window};
-use crate::metadata::{EffectiveMetadata, FormCode, NationalStandard};
+use zhibao_federation_protocol::NodeLevel;
+
+use crate::metadata::store::MetadataStore;
+use crate::metadata::{EffectiveMetadata, Extension, FormCode, NationalStandard, Origin};
 use crate::rules::RuleSet;
 
 /// The node's standards, built at start.
@@ -109,12 +112,67 @@ fn default_calendar(
 }
 
 impl Standards {
-    /// The national standard (extensions arrive with a later issue), with the
-    /// default calendar around `now`, every form's rules compiled.
+    /// The national standard shipped in the binary, no extensions, the
+    /// default calendar around `now` (what a node starts with before any release).
     pub fn load(now: Timestamp) -> Result<Standards, StandardsError> {
         let national = NationalStandard::default_standard()
             .map_err(|error| StandardsError::Metadata(error.to_string()))?;
-        let metadata = EffectiveMetadata::compose(&national, None, None)
+        Standards::build(&national, None, None, PeriodCalendar::new(), now)
+    }
+
+    /// What a node runs: the national standard (the newest national release
+    /// it holds, else the shipped one), the newest extension of its province
+    /// and of its city, and the stored calendar (the default one until the
+    /// nation releases windows).
+    pub fn load_for(
+        config: &crate::config::NodeConfig,
+        store: &MetadataStore,
+        now: Timestamp,
+    ) -> Result<Standards, StandardsError> {
+        let storage = |error: crate::store::StoreError| StandardsError::Metadata(error.to_string());
+        let national = match store.latest_release(Origin::National).map_err(storage)? {
+            Some(release) => NationalStandard { release },
+            None => NationalStandard::default_standard()
+                .map_err(|error| StandardsError::Metadata(error.to_string()))?,
+        };
+        let (province, city) = match config.level() {
+            NodeLevel::National => (None, None),
+            NodeLevel::Province => (Some(config.division), None),
+            NodeLevel::City => (config.division.parent(), Some(config.division)),
+        };
+        let province_extension = match province {
+            Some(division) => store
+                .latest_release(Origin::Province(division))
+                .map_err(storage)?
+                .map(|release| Extension { release }),
+            None => None,
+        };
+        let city_extension = match city {
+            Some(division) => store
+                .latest_release(Origin::City(division))
+                .map_err(storage)?
+                .map(|release| Extension { release }),
+            None => None,
+        };
+        let calendar = store.calendar().map_err(storage)?;
+        Standards::build(
+            &national,
+            province_extension.as_ref(),
+            city_extension.as_ref(),
+            calendar,
+            now,
+        )
+    }
+
+    /// Composes and compiles. An empty `calendar` is replaced by the default one.
+    pub fn build(
+        national: &NationalStandard,
+        province_extension: Option<&Extension>,
+        city_extension: Option<&Extension>,
+        calendar: PeriodCalendar,
+        now: Timestamp,
+    ) -> Result<Standards, StandardsError> {
+        let metadata = EffectiveMetadata::compose(national, province_extension, city_extension)
             .map_err(|error| StandardsError::Metadata(error.to_string()))?;
         let mut rule_sets = HashMap::new();
         for form in &metadata.forms {
@@ -123,7 +181,11 @@ impl Standards {
             rule_sets.insert(form.code.as_str().to_string(), rule_set);
         }
         let (annual_period, quarterly_period) = periods_being_reported(now);
-        let calendar = default_calendar(&metadata, annual_period, quarterly_period, now);
+        let calendar = if calendar.schedules.is_empty() {
+            default_calendar(&metadata, annual_period, quarterly_period, now)
+        } else {
+            calendar
+        };
         Ok(Standards {
             metadata,
             calendar,

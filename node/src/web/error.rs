@@ -83,6 +83,9 @@ pub enum ApiError {
     /// A reporting action was refused.
     #[error(transparent)]
     Report(#[from] crate::report::service::ReportServiceError),
+    /// A standards release was refused.
+    #[error(transparent)]
+    Release(#[from] crate::report::releases::ReleaseError),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::CrossSiteRequest => (StatusCode::FORBIDDEN, "ACC007"),
             ApiError::OutsideJurisdiction { .. } => (StatusCode::FORBIDDEN, "ACC009"),
             ApiError::Report(report) => report_status_and_code(report),
+            ApiError::Release(release) => release_status_and_code(release),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
         }
     }
@@ -130,7 +134,8 @@ impl ApiError {
             ApiError::Forbidden { needed } => serde_json::json!({"needed": needed}),
             ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
             ApiError::Report(report) => report_details(report),
-            ApiError::Inbound(_)
+            ApiError::Release(_)
+            | ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)
             | ApiError::MustChangePassword
@@ -141,6 +146,18 @@ impl ApiError {
             | ApiError::PeerWithoutIdentity { .. }
             | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
         }
+    }
+}
+
+fn release_status_and_code(
+    error: &crate::report::releases::ReleaseError,
+) -> (StatusCode, &'static str) {
+    use crate::report::releases::ReleaseError;
+    match error {
+        ReleaseError::Invalid(_) => (StatusCode::BAD_REQUEST, "MD001"),
+        ReleaseError::NotOurs { .. } => (StatusCode::FORBIDDEN, "MD002"),
+        ReleaseError::StaleVersion { .. } => (StatusCode::CONFLICT, "MD003"),
+        ReleaseError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
     }
 }
 

@@ -33,6 +33,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .merge(registry::routes())
         .merge(reports::routes())
         .merge(standards::routes())
+        .merge(standards::admin_routes())
         .merge(totals::routes())
         .fallback(not_found)
         .with_state(state)

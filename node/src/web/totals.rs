@@ -43,19 +43,19 @@ fn form_and_period(
     form: Option<&str>,
     period: Option<&str>,
 ) -> Result<(String, String), ApiError> {
+    let standards = state.standards();
     let form = form.unwrap_or("G101").to_string();
     let form_code =
         crate::metadata::FormCode::parse(&form).map_err(|error| bad("form", error.to_string()))?;
-    let definition = state
-        .standards
+    let definition = standards
         .metadata
         .form(&form_code)
         .ok_or_else(|| bad("form", format!("没有报表 {form} / no form {form}")))?;
     let period = match period {
         Some(period) => period.to_string(),
         None => match definition.period_kind {
-            crate::metadata::PeriodKind::Annual => state.standards.annual_period.to_string(),
-            crate::metadata::PeriodKind::Quarterly => state.standards.quarterly_period.to_string(),
+            crate::metadata::PeriodKind::Annual => standards.annual_period.to_string(),
+            crate::metadata::PeriodKind::Quarterly => standards.quarterly_period.to_string(),
         },
     };
     crate::metadata::period::PeriodId::parse(&period)
