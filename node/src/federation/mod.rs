@@ -302,10 +302,8 @@ async fn receive_delivery(
     .map_err(|join_error| ApiError::Internal(format!("delivery task failed: {join_error}")))??;
     // Nothing is acknowledged before it is on disk.
     state.store.commit_durable().await?;
-    if standards_changed {
-        if let Err(error) = state.reload_standards(now) {
-            tracing::error!(%error, "a received release could not be put in force; the previous standards stay");
-        }
+    if standards_changed && let Err(error) = state.reload_standards(now) {
+        tracing::error!(%error, "a received release could not be put in force; the previous standards stay");
     }
     if let Some(parent) = &state.config.parent {
         state.federation.wake(&parent.identity);
