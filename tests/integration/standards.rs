@@ -175,6 +175,72 @@ async fn extensions_travel_down_and_apply_only_inside_their_jurisdiction() {
             .contains(&"SZ-R1".to_string())
     );
 
+    // And they fire on the units' reports where they apply, only there.
+    let findings_for = |node: &'static str| {
+        let federation = &federation;
+        async move {
+            let state = &federation.node(node).state;
+            let units = zhibao_node::registry::sample::sample_units(state.config.division, 3, 5)
+                .into_iter()
+                .filter(|unit| matches!(unit.status, zhibao_node::registry::UnitStatus::Active))
+                .collect::<Vec<_>>();
+            let outcome = zhibao_node::registry::flow::import_units(
+                state,
+                zhibao_node::registry::PeriodId::parse("2025").unwrap(),
+                units,
+                "test",
+                false,
+                Timestamp::now_from_system_clock(),
+            )
+            .await
+            .unwrap();
+            let login = &outcome.new_logins[0];
+            let (_, answer) = federation
+                .log_in(node, &login.username, &login.password)
+                .await;
+            let token = answer["token"].as_str().unwrap().to_string();
+            let values = json!({"values": {"production_status": "normal", "production_hours": 8784, "js_curtailment_days": 10, "output_value": "100.0", "voc_emit": "5.000"}});
+            let base = format!("/api/v1/reports/{}/G101/2025", login.unit);
+            let (status, answer) = call(
+                federation,
+                node,
+                "PUT",
+                &format!("{base}/draft"),
+                &token,
+                Some(values),
+                None,
+            )
+            .await;
+            assert_eq!(status, 200, "{answer}");
+            let (_, answer) = call(
+                federation,
+                node,
+                "POST",
+                &format!("{base}/check"),
+                &token,
+                None,
+                None,
+            )
+            .await;
+            answer["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|finding| finding["rule"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let in_nanjing = findings_for("city-320100").await;
+    assert!(
+        in_nanjing.contains(&"JS-R1".to_string()) && !in_nanjing.contains(&"SZ-R1".to_string()),
+        "{in_nanjing:?}"
+    );
+    let in_suzhou = findings_for("city-320500").await;
+    assert!(
+        in_suzhou.contains(&"JS-R1".to_string()) && in_suzhou.contains(&"SZ-R1".to_string()),
+        "{in_suzhou:?}"
+    );
+
     // A city cannot redefine (or so switch off) a national rule.
     let overriding = "format_version = 1\norigin = \"city:320100\"\nversion = 1\n\n[[rules]]\nid = \"N003\"\nform = \"G101\"\nseverity = \"warning\"\nindicators = [\"cod_emit\"]\nexpression = \"true\"\nmessage_zh = \"总是通过\"\nmessage_en = \"always passes\"\n";
     let (status, answer) = call(
