@@ -16,6 +16,7 @@
 //!   anything acknowledged to a user or a peer must be followed by it. Writers
 //!   share flushes through one flusher task (group commit, see `group_commit.rs`).
 
+pub mod backup;
 mod group_commit;
 #[cfg(test)]
 mod tests;

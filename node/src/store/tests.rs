@@ -179,3 +179,42 @@ async fn health_probe_reads_back_what_it_wrote() {
     let store = Store::open(folder.path()).unwrap();
     store.check_read_write().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_backup_restores_into_an_empty_folder_with_every_record_and_refuses_damage() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(&folder.path().join("data")).unwrap();
+    let tree = store.tree::<Sample>("sample_by_name").unwrap();
+    for number in 0..500u32 {
+        tree.insert(
+            format!("k{number}").as_bytes(),
+            &Sample {
+                name: "样本".into(),
+                count: number,
+            },
+        )
+        .unwrap();
+    }
+    store.commit_durable().await.unwrap();
+    let backup = folder.path().join("backups").join("one.zbk");
+    let summary = store
+        .write_backup(&backup, crate::clock::Timestamp(1))
+        .unwrap();
+    assert!(summary.records >= 500);
+    let restored_dir = folder.path().join("restored");
+    let restored_summary = Store::restore_backup(&backup, &restored_dir).unwrap();
+    assert_eq!(restored_summary.records, summary.records);
+    let restored = Store::open(&restored_dir).unwrap();
+    assert_eq!(
+        restored.fingerprint().unwrap(),
+        store.fingerprint().unwrap()
+    );
+    // Not into a folder that holds data, and not from a damaged file.
+    assert!(Store::restore_backup(&backup, &restored_dir).is_err());
+    let mut bytes = std::fs::read(&backup).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 1;
+    std::fs::write(&backup, bytes).unwrap();
+    let error = Store::restore_backup(&backup, &folder.path().join("elsewhere")).unwrap_err();
+    assert!(error.to_string().contains("checksum"), "{error}");
+}
