@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod pages;
 pub mod registry;
 pub mod reports;
 pub mod session;
@@ -32,6 +33,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .merge(registry::routes())
         .merge(reports::routes())
         .merge(standards::routes())
+        .merge(pages::routes())
         .fallback(not_found)
         .with_state(state)
 }
