@@ -44,9 +44,22 @@ struct Held {
     annotation: Option<String>,
 }
 
-/// Every report this level holds, keyed by report key.
+/// Every report this level holds, keyed by report key: a city's own reports,
+/// or the reports an upper level received.
 fn held_reports(state: &NodeState) -> Result<Vec<(ReportKey, Held)>, ApiError> {
     let mut held = Vec::new();
+    if state.config.level() != NodeLevel::City {
+        for entry in state.review.received.scan_prefix(&[]) {
+            let (_, received) = entry?;
+            let key = ReportKey {
+                unit: received.report.unit.clone(),
+                form: received.report.form.clone(),
+                period: received.report.period.clone(),
+            };
+            held.push((key, held_upper(received)));
+        }
+        return Ok(held);
+    }
     for entry in state.reports.status.scan_prefix(&[]) {
         let (key_bytes, _) = entry?;
         let mut parts = key_bytes
@@ -60,15 +73,6 @@ fn held_reports(state: &NodeState) -> Result<Vec<(ReportKey, Held)>, ApiError> {
         if let Some(report) = held_at_city(state, &key)? {
             held.push((key, report));
         }
-    }
-    for entry in state.review.received.scan_prefix(&[]) {
-        let (_, received) = entry?;
-        let key = ReportKey {
-            unit: received.report.unit.clone(),
-            form: received.report.form.clone(),
-            period: received.report.period.clone(),
-        };
-        held.push((key, held_upper(received)));
     }
     Ok(held)
 }
@@ -176,13 +180,9 @@ struct QueueTemplate {
     count_text: String,
 }
 
-/// The state a reviewer of this level waits for.
-fn waiting_state(state: &NodeState) -> &'static str {
-    if state.config.level() == NodeLevel::City {
-        "submitted"
-    } else {
-        "awaiting_review"
-    }
+/// The state a reviewer waits for, at every level (the API's word for it).
+fn waiting_state(_state: &NodeState) -> &'static str {
+    crate::review::UpperState::AwaitingReview.as_str()
 }
 
 fn choices(
