@@ -366,3 +366,55 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     federation.shutdown().await;
     eprintln!("browser scenario took {:?}", started.elapsed());
 }
+
+/// A cookie-signed page POST without the session's CSRF token is refused with
+/// a friendly page, even from the same origin; with the token it goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_post_without_the_csrf_token_is_refused() {
+    let federation = Federation::start(&["city-320100"]).await;
+    let city = federation.node("city-320100");
+    let token = federation.token_of("city-320100", "reviewer").await;
+    let client = federation.web_client();
+    let cookie = format!("zhibao_session={token}");
+    let refused = client
+        .post(format!("{}/logout", city.web_url()))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let page = refused.text().await.unwrap();
+    assert!(page.contains("页面已过期"), "{page}");
+    assert!(page.contains("ACC007"), "{page}");
+
+    let queue = client
+        .get(format!("{}/review", city.web_url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = queue
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let accepted = client
+        .post(format!("{}/logout", city.web_url()))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    // Logged out: redirected to the login page.
+    assert_eq!(accepted.url().path(), "/login");
+    federation.shutdown().await;
+}

@@ -55,7 +55,7 @@ impl Language {
     }
 
     /// The half of a bilingual `中文 / English` message in this language.
-    pub fn pick<'a>(self, bilingual: &'a str) -> &'a str {
+    pub fn pick(self, bilingual: &str) -> &str {
         match (self, bilingual.split_once(" / ")) {
             (Language::Zh, Some((zh, _))) => zh,
             (Language::En, Some((_, en))) => en,
