@@ -271,6 +271,10 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
             .unwrap();
     }
     screenshot(&browser, "form").await;
+    // The same form on a phone: one column, nothing cut off.
+    browser.set_window_size(390, 844).await.unwrap();
+    screenshot(&browser, "form-phone").await;
+    browser.set_window_size(1366, 768).await.unwrap();
     click(&browser, "#submit").await;
     assert_eq!(text_of(&browser, "#report-state").await, "已提交");
     log_out(&browser).await;
