@@ -13,7 +13,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 
-use super::i18n::{Lang, catalogue, format_time};
+use super::i18n::{Lang, catalogue, format_number, format_time};
 use super::{Chrome, Crumb, OrPage, Page, PageError, check_csrf, field, message_of, render};
 use crate::clock::Timestamp;
 use crate::metadata::period::PeriodId;
@@ -317,7 +317,11 @@ fn form_template(
                 .get(key_text)
                 .cloned()
                 .unwrap_or_default(),
-            previous: previous.get(key_text).cloned().unwrap_or_default(),
+            previous: previous
+                .get(key_text)
+                .map(String::as_str)
+                .map(format_number)
+                .unwrap_or_default(),
             problem: shown
                 .problems
                 .iter()
