@@ -420,5 +420,29 @@ async fn a_page_post_without_the_csrf_token_is_refused() {
         .unwrap();
     // Logged out: redirected to the login page.
     assert_eq!(accepted.url().path(), "/login");
+
+    // An admin lands on the federation links page; a reviewer may not see it.
+    let admin = federation.token_of("city-320100", "admin").await;
+    let links = client
+        .get(format!("{}/", city.web_url()))
+        .header("cookie", format!("zhibao_session={admin}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(links.url().path(), "/federation");
+    let page = links.text().await.unwrap();
+    assert!(
+        page.contains("上下级连接") && page.contains("zhibao://node/province/320000"),
+        "{page}"
+    );
+    let reviewer = federation.token_of("city-320100", "reviewer").await;
+    let refused = client
+        .get(format!("{}/federation?lang=en", city.web_url()))
+        .header("cookie", format!("zhibao_session={reviewer}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.text().await.unwrap().contains("not allowed"));
     federation.shutdown().await;
 }

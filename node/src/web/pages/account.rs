@@ -14,7 +14,7 @@ use super::i18n::Lang;
 use super::{Chrome, OrPage, Page, PageError, check_csrf, field, home_of, message_of, render};
 use crate::clock::Timestamp;
 use crate::node::NodeState;
-use crate::web::auth::SignedIn;
+use crate::web::auth::{SameOrigin, SignedIn};
 use crate::web::error::ApiError;
 use crate::web::session::{
     begin_session, change_own_password, expired_session_cookie, session_cookie,
@@ -58,9 +58,10 @@ async fn login_page(lang: Lang) -> Result<Response, PageError> {
 
 /// # `POST /login` (`username`, `password`)
 /// Begins a session (the API's login path) and sets the session cookie.
+/// Same-origin only, so another site cannot log a browser in.
 async fn log_in(
     State(state): State<Arc<NodeState>>,
-    lang: Lang,
+    Page { lang, .. }: Page<SameOrigin>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let username = field(&form, "username").unwrap_or_default().trim();
