@@ -240,3 +240,17 @@ impl FromRequestParts<Arc<NodeState>> for EnterpriseUser {
         }
     }
 }
+
+/// A request from our own pages (for unsafe methods: same origin), signed in
+/// or not: the login form uses it, so another site cannot log a browser in.
+#[derive(Debug, Clone, Copy)]
+pub struct SameOrigin;
+
+impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        check_same_origin(parts)?;
+        Ok(SameOrigin)
+    }
+}

@@ -93,7 +93,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// The HTTP status and stable code of each variant.
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "GEN404"),
             ApiError::StoreUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),

@@ -456,7 +456,7 @@ pub struct ReturnBody {
     due: serde_json::Value,
 }
 
-fn parse_due(value: &serde_json::Value) -> Result<Timestamp, ApiError> {
+pub(crate) fn parse_due(value: &serde_json::Value) -> Result<Timestamp, ApiError> {
     let bad = || {
         ApiError::BadRequest {
         field: Some("due".to_string()),

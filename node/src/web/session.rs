@@ -42,7 +42,8 @@ pub struct LoginAnswer {
     unit: Option<String>,
 }
 
-fn session_cookie(token: &str) -> Option<HeaderValue> {
+/// The `Set-Cookie` value carrying a session token (HttpOnly, Secure, SameSite=Strict).
+pub fn session_cookie(token: &str) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
         accounts::SESSION_MAX_SECONDS
@@ -50,25 +51,43 @@ fn session_cookie(token: &str) -> Option<HeaderValue> {
     .ok()
 }
 
-/// # `POST /api/v1/session`
-/// Logs in; answers a bearer token (and sets the session cookie for browsers).
-async fn log_in(
-    State(state): State<Arc<NodeState>>,
-    ApiJson(request): ApiJson<LoginRequest>,
-) -> Result<Response, ApiError> {
-    if request.username.len() > 128 || request.password.chars().count() > MAX_PASSWORD_CHARS {
+/// The `Set-Cookie` value that ends the browser's session cookie.
+pub fn expired_session_cookie() -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
+    ))
+    .ok()
+}
+
+/// A session begun by [`begin_session`].
+#[derive(Debug)]
+pub struct BegunSession {
+    /// The bearer token (also the cookie value).
+    pub token: String,
+    /// The account, after the login was recorded.
+    pub account: accounts::Account,
+}
+
+/// Checks a username and password (lockout, timing-safe for unknown names),
+/// records the attempt and begins a durable session. The one login path of
+/// the API and the pages.
+pub async fn begin_session(
+    state: &NodeState,
+    username: &str,
+    password: &str,
+    now: Timestamp,
+) -> Result<BegunSession, ApiError> {
+    if username.len() > 128 || password.chars().count() > MAX_PASSWORD_CHARS {
         return Err(ApiError::Account(AccountError::WrongCredentials));
     }
-    let now = Timestamp::now_from_system_clock();
-    let Some(account) = state.accounts.accounts.get(request.username.as_bytes())? else {
+    let Some(account) = state.accounts.accounts.get(username.as_bytes())? else {
         // Spend the same effort as a real check, so timing does not reveal which names exist.
-        let _ =
-            tokio::task::spawn_blocking(move || password_matches(&request.password, &DUMMY_HASH))
-                .await;
+        let password = password.to_string();
+        let _ = tokio::task::spawn_blocking(move || password_matches(&password, &DUMMY_HASH)).await;
         return Err(ApiError::Account(AccountError::WrongCredentials));
     };
     let stored_hash = account.password_hash.clone();
-    let password = request.password;
+    let password = password.to_string();
     let matched = tokio::task::spawn_blocking(move || password_matches(&password, &stored_hash))
         .await
         .map_err(|error| ApiError::Internal(format!("password check task: {error}")))?;
@@ -88,6 +107,18 @@ async fn log_in(
         .sessions
         .insert(&accounts::session_key(&token), &session)?;
     state.store.commit_durable().await?;
+    Ok(BegunSession { token, account })
+}
+
+/// # `POST /api/v1/session`
+/// Logs in; answers a bearer token (and sets the session cookie for browsers).
+async fn log_in(
+    State(state): State<Arc<NodeState>>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    let BegunSession { token, account } =
+        begin_session(&state, &request.username, &request.password, now).await?;
     let mut headers = HeaderMap::new();
     if let Some(cookie) = session_cookie(&token) {
         headers.insert(header::SET_COOKIE, cookie);
@@ -115,9 +146,7 @@ async fn log_out(
     state.accounts.sessions.remove(&signed_in.session_key)?;
     state.store.commit_durable().await?;
     let mut headers = HeaderMap::new();
-    if let Ok(expired) = HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"
-    )) {
+    if let Some(expired) = expired_session_cookie() {
         headers.insert(header::SET_COOKIE, expired);
     }
     Ok((headers, Json(serde_json::json!({"ok": true}))).into_response())
@@ -138,9 +167,32 @@ async fn change_password(
     signed_in: SignedIn,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    change_own_password(
+        &state,
+        signed_in,
+        change.old_password,
+        change.new_password,
+        now,
+    )
+    .await?;
+    Ok(Json(
+        serde_json::json!({"ok": true, "must_change_password": false}),
+    ))
+}
+
+/// Changes the signed-in user's password after checking the old one and the
+/// policy; clears the forced change. Shared by the API and the pages.
+pub async fn change_own_password(
+    state: &NodeState,
+    signed_in: SignedIn,
+    old_password: String,
+    new_password: String,
+    now: Timestamp,
+) -> Result<(), ApiError> {
     let username = signed_in.account.username.clone();
-    check_password_policy(&username, &change.new_password).map_err(ApiError::Account)?;
-    if change.new_password == change.old_password {
+    check_password_policy(&username, &new_password).map_err(ApiError::Account)?;
+    if new_password == old_password {
         return Err(ApiError::Account(AccountError::WeakPassword {
             reason_zh: "新密码不能与旧密码相同",
             reason_en: "the new password must differ from the old one",
@@ -148,9 +200,9 @@ async fn change_password(
     }
     let stored_hash = signed_in.account.password_hash.clone();
     let (old_matches, new_hash) = tokio::task::spawn_blocking(move || {
-        let matches = password_matches(&change.old_password, &stored_hash);
+        let matches = password_matches(&old_password, &stored_hash);
         let new_hash = if matches {
-            Some(accounts::hash_password(&change.new_password))
+            Some(accounts::hash_password(&new_password))
         } else {
             None
         };
@@ -167,7 +219,6 @@ async fn change_password(
     let mut account = signed_in.account;
     account.password_hash = new_hash.map_err(ApiError::Account)?;
     account.must_change_password = false;
-    let now = Timestamp::now_from_system_clock();
     state
         .accounts
         .accounts
@@ -176,7 +227,5 @@ async fn change_password(
         .accounts
         .record_event(&username, "password_changed", &username, now)?;
     state.store.commit_durable().await?;
-    Ok(Json(
-        serde_json::json!({"ok": true, "must_change_password": false}),
-    ))
+    Ok(())
 }

@@ -1,0 +1,564 @@
+//! The enterprise's pages: its home (its reports of the periods being
+//! reported) and the form page, where it fills, checks and submits a report.
+//! Actions are plain form POSTs with an `action` field (`save`, `check`,
+//! `submit`) that call [`crate::report::service`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Form, Router};
+
+use super::i18n::{Lang, catalogue, format_number, format_time};
+use super::{Chrome, Crumb, OrPage, Page, PageError, check_csrf, field, message_of, render};
+use crate::clock::Timestamp;
+use crate::metadata::period::PeriodId;
+use crate::metadata::{Form as FormDefinition, IndicatorGroup, PeriodKind, ValueKind};
+use crate::node::NodeState;
+use crate::report::facts::ValueProblem;
+use crate::report::service::{self, ReportServiceError};
+use crate::report::{ReportContent, ReportKey, ReportState};
+use crate::rules::{Finding, Severity};
+use crate::web::auth::EnterpriseUser;
+use crate::web::error::ApiError;
+
+/// The enterprise pages.
+pub fn routes() -> Router<Arc<NodeState>> {
+    Router::new().route("/home", get(home)).route(
+        "/reports/{unit}/{form}/{period}",
+        get(form_page).post(act_on_report),
+    )
+}
+
+/// One of the unit's reports on its home page.
+#[derive(Debug)]
+struct ReportLink {
+    href: String,
+    form: String,
+    form_name: String,
+    period: String,
+    state: String,
+}
+
+/// The enterprise home page.
+#[derive(Debug, Template)]
+#[template(path = "home.html")]
+struct HomeTemplate {
+    chrome: Chrome,
+    unit: String,
+    unit_name: String,
+    reports: Vec<ReportLink>,
+}
+
+/// The unit's name from the registry (its code when unknown).
+fn unit_name(state: &NodeState, unit: &str) -> String {
+    service::unit_facts(state, unit).map_or_else(|_| unit.to_string(), |(_, on)| on.name)
+}
+
+/// The translated state of a report at this node.
+fn state_label(state: &NodeState, lang: Lang, key: &ReportKey) -> String {
+    let word = state
+        .reports
+        .status
+        .get(&key.to_bytes())
+        .ok()
+        .flatten()
+        .map(|status| status.state.as_str())
+        .or_else(|| {
+            state
+                .reports
+                .drafts
+                .get(&key.to_bytes())
+                .ok()
+                .flatten()
+                .map(|_| "draft")
+        })
+        .unwrap_or("not_started");
+    catalogue(lang.language)
+        .t(&format!("state.{word}"))
+        .to_string()
+}
+
+/// # `GET /home`
+/// The unit, and its reports for the periods being reported.
+async fn home(
+    State(state): State<Arc<NodeState>>,
+    Page { who, lang }: Page<EnterpriseUser>,
+) -> Result<Response, PageError> {
+    let mut chrome = Chrome::signed_in(&state, lang, &who.signed_in, "home.title", "nav.home");
+    let name = unit_name(&state, &who.unit);
+    chrome.crumbs.push(Crumb {
+        href: None,
+        label: name.clone(),
+    });
+    let standards = state.standards();
+    let reports = standards
+        .metadata
+        .forms
+        .iter()
+        .filter(|form| !form.row_form)
+        .map(|form| {
+            let period = match form.period_kind {
+                PeriodKind::Annual => standards.annual_period,
+                PeriodKind::Quarterly => standards.quarterly_period,
+            };
+            let key = ReportKey {
+                unit: who.unit.clone(),
+                form: form.code.as_str().to_string(),
+                period: period.to_string(),
+            };
+            ReportLink {
+                href: format!("/reports/{}/{}/{}", key.unit, key.form, key.period),
+                form: key.form.clone(),
+                form_name: form_name(form, lang),
+                period: key.period.clone(),
+                state: state_label(&state, lang, &key),
+            }
+        })
+        .collect();
+    let page = HomeTemplate {
+        chrome,
+        unit: who.unit.clone(),
+        unit_name: name,
+        reports,
+    };
+    render(lang, &page)
+}
+
+fn form_name(form: &FormDefinition, lang: Lang) -> String {
+    match lang.language {
+        super::i18n::Language::Zh => form.name_zh.clone(),
+        super::i18n::Language::En => form.name_en.clone(),
+    }
+}
+
+/// A finding as a page shows it.
+#[derive(Debug, Clone)]
+pub struct FindingView {
+    /// The rule id (names the explanation field).
+    pub rule: String,
+    /// 错误 / 提示.
+    pub severity: String,
+    /// A warning (may be explained) rather than an error.
+    pub is_warning: bool,
+    /// The rule's message in the page language.
+    pub message: String,
+    /// The explanation already written.
+    pub explanation: String,
+}
+
+/// One indicator row of the form page.
+#[derive(Debug)]
+struct IndicatorRow {
+    code: String,
+    key: String,
+    name: String,
+    measure: String,
+    value: String,
+    previous: String,
+    problem: Option<String>,
+    findings: Vec<FindingView>,
+    numeric: bool,
+    options: Vec<(String, String)>,
+}
+
+/// One section of the paper form.
+#[derive(Debug)]
+struct GroupView {
+    title: String,
+    rows: Vec<IndicatorRow>,
+}
+
+/// The form page.
+#[derive(Debug, Template)]
+#[template(path = "form.html")]
+struct FormTemplate {
+    chrome: Chrome,
+    action_url: String,
+    state: String,
+    revision: String,
+    groups: Vec<GroupView>,
+    other_findings: Vec<FindingView>,
+    returned_due: Option<String>,
+    returned_comments: Vec<String>,
+}
+
+/// A finding in the page language.
+pub fn finding_view(lang: Lang, finding: &Finding, content: &ReportContent) -> FindingView {
+    let catalogue = catalogue(lang.language);
+    let is_warning = finding.severity == Severity::Warning;
+    FindingView {
+        rule: finding.rule_id.as_str().to_string(),
+        severity: catalogue
+            .t(if is_warning {
+                "form.warning"
+            } else {
+                "form.error"
+            })
+            .to_string(),
+        is_warning,
+        message: match lang.language {
+            super::i18n::Language::Zh => finding.message_zh.clone(),
+            super::i18n::Language::En => finding.message_en.clone(),
+        },
+        explanation: content
+            .explanations
+            .get(finding.rule_id.as_str())
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn group_key(group: IndicatorGroup) -> &'static str {
+    match group {
+        IndicatorGroup::General => "group.general",
+        IndicatorGroup::Water => "group.water",
+        IndicatorGroup::WaterPollutants => "group.water_pollutants",
+        IndicatorGroup::Air => "group.air",
+        IndicatorGroup::SolidWaste => "group.solid_waste",
+        IndicatorGroup::HazardousWaste => "group.hazardous_waste",
+    }
+}
+
+/// The latest submitted values of the previous period, if any.
+fn previous_values(
+    state: &NodeState,
+    key: &ReportKey,
+    period: PeriodId,
+) -> BTreeMap<String, String> {
+    let Some(previous) = period.previous() else {
+        return BTreeMap::new();
+    };
+    let previous_key = ReportKey {
+        period: previous.to_string(),
+        ..key.clone()
+    };
+    state
+        .reports
+        .status
+        .get(&previous_key.to_bytes())
+        .ok()
+        .flatten()
+        .and_then(|status| status.latest_version)
+        .and_then(|number| state.reports.version(&previous_key, number).ok().flatten())
+        .map(|version| version.content.values)
+        .unwrap_or_default()
+}
+
+/// What the form page shows, apart from the key.
+struct Shown<'a> {
+    content: &'a ReportContent,
+    problems: &'a [ValueProblem],
+    findings: &'a [Finding],
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// Lays out the form page: indicators by section, findings at the fields they concern.
+fn form_template(
+    state: &NodeState,
+    lang: Lang,
+    who: &EnterpriseUser,
+    key: &ReportKey,
+    definition: &FormDefinition,
+    period: PeriodId,
+    shown: Shown<'_>,
+) -> FormTemplate {
+    let catalogue = catalogue(lang.language);
+    let mut chrome = Chrome::signed_in(state, lang, &who.signed_in, "nav.home", "nav.home");
+    chrome.title = format!(
+        "{} {} {}",
+        definition.code.as_str(),
+        form_name(definition, lang),
+        key.period
+    );
+    chrome.crumbs.push(Crumb {
+        href: Some("/home".to_string()),
+        label: unit_name(state, &key.unit),
+    });
+    chrome.crumbs.push(Crumb {
+        href: None,
+        label: format!("{} {}", key.form, key.period),
+    });
+    chrome.notice = shown.notice;
+    chrome.error = shown.error;
+    let previous = previous_values(state, key, period);
+    let mut placed = vec![false; shown.findings.len()];
+    let mut groups: Vec<GroupView> = Vec::new();
+    for indicator in &definition.indicators {
+        let key_text = indicator.key.as_str();
+        let mut findings = Vec::new();
+        for (index, finding) in shown.findings.iter().enumerate() {
+            if !placed[index]
+                && finding
+                    .indicators
+                    .iter()
+                    .any(|concerned| concerned.as_str() == key_text)
+            {
+                placed[index] = true;
+                findings.push(finding_view(lang, finding, shown.content));
+            }
+        }
+        let row = IndicatorRow {
+            code: indicator.code.as_str().to_string(),
+            key: key_text.to_string(),
+            name: match lang.language {
+                super::i18n::Language::Zh => indicator.name_zh.clone(),
+                super::i18n::Language::En => indicator.name_en.clone(),
+            },
+            measure: indicator.unit.clone(),
+            value: shown
+                .content
+                .values
+                .get(key_text)
+                .cloned()
+                .unwrap_or_default(),
+            previous: previous
+                .get(key_text)
+                .map(String::as_str)
+                .map(format_number)
+                .unwrap_or_default(),
+            problem: shown
+                .problems
+                .iter()
+                .find(|problem| problem.indicator == key_text)
+                .map(|problem| {
+                    lang.language
+                        .pick(&format!("{} / {}", problem.message_zh, problem.message_en))
+                        .to_string()
+                }),
+            findings,
+            numeric: indicator.kind.is_numeric(),
+            options: match &indicator.kind {
+                ValueKind::Enum { options } => options
+                    .iter()
+                    .map(|option| (option.value.clone(), option.label_zh.clone()))
+                    .collect(),
+                ValueKind::Decimal { .. } | ValueKind::Integer | ValueKind::Text { .. } => {
+                    Vec::new()
+                }
+            },
+        };
+        let title = catalogue.t(group_key(indicator.group)).to_string();
+        match groups.last_mut() {
+            Some(group) if group.title == title => group.rows.push(row),
+            _ => groups.push(GroupView {
+                title,
+                rows: vec![row],
+            }),
+        }
+    }
+    let other_findings = shown
+        .findings
+        .iter()
+        .zip(&placed)
+        .filter(|(_, placed)| !**placed)
+        .map(|(finding, _)| finding_view(lang, finding, shown.content))
+        .collect();
+    let status = state.reports.status.get(&key.to_bytes()).ok().flatten();
+    let returned = status
+        .as_ref()
+        .filter(|status| status.state == ReportState::Returned)
+        .and_then(|status| status.returned.clone());
+    let revision = state
+        .reports
+        .drafts
+        .get(&key.to_bytes())
+        .ok()
+        .flatten()
+        .map(|draft| draft.revision.to_string())
+        .unwrap_or_default();
+    FormTemplate {
+        chrome,
+        action_url: format!("/reports/{}/{}/{}", key.unit, key.form, key.period),
+        state: state_label(state, lang, key),
+        revision,
+        groups,
+        other_findings,
+        returned_due: returned
+            .as_ref()
+            .map(|returned| format_time(returned.due_ms)),
+        returned_comments: returned
+            .map(|returned| {
+                returned
+                    .comments
+                    .into_iter()
+                    .map(|comment| match comment.indicator {
+                        Some(indicator) => format!("{indicator}: {}", comment.text),
+                        None => comment.text,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The parsed key, the form definition and the period, for the caller's own unit only.
+fn own_report(
+    state: &NodeState,
+    who: &EnterpriseUser,
+    (unit, form, period): &(String, String, String),
+) -> Result<
+    (
+        ReportKey,
+        crate::metadata::FormCode,
+        PeriodId,
+        FormDefinition,
+    ),
+    ApiError,
+> {
+    if &who.unit != unit {
+        return Err(ApiError::Report(ReportServiceError::NotFound(format!(
+            "没有单位 {unit} 的报表 / no reports of unit {unit} here"
+        ))));
+    }
+    let (key, form_code, period_id) = service::checked_key(state, unit, form, period)?;
+    let definition = state
+        .standards()
+        .metadata
+        .form(&form_code)
+        .cloned()
+        .ok_or_else(|| ApiError::Report(ReportServiceError::NotFound(format!("no form {form}"))))?;
+    Ok((key, form_code, period_id, definition))
+}
+
+/// The notices a redirect may name.
+#[derive(Debug, serde::Deserialize)]
+struct FormQuery {
+    notice: Option<String>,
+}
+
+/// # `GET /reports/{unit}/{form}/{period}`
+/// The form: the draft (or the latest version), previous-period values, and
+/// the findings of the draft at the fields they concern.
+async fn form_page(
+    State(state): State<Arc<NodeState>>,
+    Page { who, lang }: Page<EnterpriseUser>,
+    Path(path): Path<(String, String, String)>,
+    Query(query): Query<FormQuery>,
+) -> Result<Response, PageError> {
+    let (key, form_code, period, definition) = own_report(&state, &who, &path).or_page(lang)?;
+    let draft = state.reports.drafts.get(&key.to_bytes()).or_page(lang)?;
+    let content = match draft {
+        Some(draft) => draft.content,
+        None => latest_content(&state, &key).unwrap_or_default(),
+    };
+    let findings =
+        service::run_rules(&state, &key, &form_code, period, &content).unwrap_or_default();
+    let catalogue = catalogue(lang.language);
+    let notice = match query.notice.as_deref() {
+        Some("saved") => Some(catalogue.t("form.saved")),
+        Some("checked") if findings.is_empty() => Some(catalogue.t("form.no_findings")),
+        Some("checked") => Some(catalogue.t("form.checked")),
+        Some("submitted") => Some(catalogue.t("form.submitted")),
+        _ => None,
+    }
+    .map(str::to_string);
+    let shown = Shown {
+        content: &content,
+        problems: &[],
+        findings: &findings,
+        notice,
+        error: None,
+    };
+    render(
+        lang,
+        &form_template(&state, lang, &who, &key, &definition, period, shown),
+    )
+}
+
+fn latest_content(state: &NodeState, key: &ReportKey) -> Option<ReportContent> {
+    let status = state.reports.status.get(&key.to_bytes()).ok()??;
+    let version = state.reports.version(key, status.latest_version?).ok()??;
+    Some(version.content)
+}
+
+/// The values (`v.{key}`) and explanations (`x.{rule}`) of a posted form.
+fn content_from_form(definition: &FormDefinition, form: &[(String, String)]) -> ReportContent {
+    let mut content = ReportContent::default();
+    for indicator in &definition.indicators {
+        let name = format!("v.{}", indicator.key.as_str());
+        if let Some(value) = field(form, &name)
+            .map(str::trim)
+            .filter(|value| !value.is_empty())
+        {
+            content
+                .values
+                .insert(indicator.key.as_str().to_string(), value.to_string());
+        }
+    }
+    for (name, text) in form {
+        if let Some(rule) = name.strip_prefix("x.")
+            && !text.trim().is_empty()
+        {
+            content.explanations.insert(rule.to_string(), text.clone());
+        }
+    }
+    content
+}
+
+/// # `POST /reports/{unit}/{form}/{period}` (`action` = `save` | `check` | `submit`)
+/// Saves the draft, then checks or submits it. Refusals re-render the form
+/// with the messages at the fields.
+async fn act_on_report(
+    State(state): State<Arc<NodeState>>,
+    Page { who, lang }: Page<EnterpriseUser>,
+    Path(path): Path<(String, String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    check_csrf(&who.signed_in, field(&form, "csrf")).or_page(lang)?;
+    let (key, form_code, period, definition) = own_report(&state, &who, &path).or_page(lang)?;
+    let content = content_from_form(&definition, &form);
+    let revision = field(&form, "revision").and_then(|text| text.parse().ok());
+    let action = field(&form, "action").unwrap_or("save");
+    let username = who.signed_in.account.username.clone();
+    let now = Timestamp::now_from_system_clock();
+    let page_url = format!("/reports/{}/{}/{}", key.unit, key.form, key.period);
+    let saved = service::save_draft(
+        &state,
+        &key,
+        &form_code,
+        period,
+        content.clone(),
+        revision,
+        &username,
+        now,
+    )
+    .await;
+    let refusal = match saved {
+        Ok(_) if action == "submit" => {
+            match service::submit(&state, &key, &form_code, period, None, &username, now).await {
+                Ok(_) => return Ok(super::see_other(&format!("{page_url}?notice=submitted"))),
+                Err(refusal) => refusal,
+            }
+        }
+        Ok(_) if action == "check" => {
+            return Ok(super::see_other(&format!("{page_url}?notice=checked")));
+        }
+        Ok(_) => return Ok(super::see_other(&format!("{page_url}?notice=saved"))),
+        Err(refusal) => refusal,
+    };
+    let (problems, findings) = match &refusal {
+        ReportServiceError::Values(problems) => (problems.clone(), Vec::new()),
+        ReportServiceError::RulesFailed(findings) => (Vec::new(), findings.clone()),
+        _ => (Vec::new(), Vec::new()),
+    };
+    let error = ApiError::Report(refusal);
+    let (status, _) = error.status_and_code();
+    if status.is_server_error() {
+        return Err(PageError::new(lang, error));
+    }
+    let shown = Shown {
+        content: &content,
+        problems: &problems,
+        findings: &findings,
+        notice: None,
+        error: Some(message_of(&error, lang)),
+    };
+    let page = form_template(&state, lang, &who, &key, &definition, period, shown);
+    super::render_with_status(lang, StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
