@@ -11,6 +11,8 @@ mod federation_delivery;
 mod federation_refusals;
 mod federation_tls;
 mod node_start;
+mod openapi;
 mod registry;
 mod reporting;
 mod review_flow;
+mod roles;
