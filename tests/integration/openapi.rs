@@ -93,7 +93,9 @@ async fn the_openapi_document_lists_every_route_the_router_serves() {
                 "{method} {path}: no 200"
             );
             assert!(
-                operation["tags"].as_array().is_some_and(|tags| !tags.is_empty()),
+                operation["tags"]
+                    .as_array()
+                    .is_some_and(|tags| !tags.is_empty()),
                 "{method} {path}: no tag"
             );
             documented.push((method.to_uppercase(), path.clone()));
