@@ -610,17 +610,19 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         GEN404,
     )
     .await;
-    m.as_user(
-        a,
-        CITY,
-        &city_admin,
-        "GET",
-        &report(&other_city.code, ""),
-        None,
-        404,
-        RPT404,
-    )
-    .await;
+    for (method, tail) in [("GET", ""), ("GET", "/versions"), ("POST", "/check")] {
+        m.as_user(
+            a,
+            CITY,
+            &city_admin,
+            method,
+            &report(&other_city.code, tail),
+            None,
+            404,
+            RPT404,
+        )
+        .await;
+    }
     m.as_user(
         "city admin token at the nation",
         NATION,
@@ -798,17 +800,19 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
     )
     .await;
     let r = "city reviewer → other-city report";
-    m.as_user(
-        r,
-        CITY,
-        &city_reviewer,
-        "GET",
-        &report(&other_city.code, ""),
-        None,
-        404,
-        RPT404,
-    )
-    .await;
+    for tail in ["", "/versions"] {
+        m.as_user(
+            r,
+            CITY,
+            &city_reviewer,
+            "GET",
+            &report(&other_city.code, tail),
+            None,
+            404,
+            RPT404,
+        )
+        .await;
+    }
     m.as_user(
         r,
         CITY,
@@ -1145,6 +1149,34 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ACC005,
     )
     .await;
+
+    // The session cookie works like the token for reading; a cookie-signed change
+    // from another site is refused (CSRF), from our own pages it is allowed.
+    let cookie = format!("zhibao_session={}", own.token);
+    let city_url = federation.node(CITY).web_url();
+    let by_cookie = federation
+        .web_client()
+        .get(format!("{city_url}{}", report(&own.code, "")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_cookie.status(), 200, "a cookie-signed read");
+    let cross_site = federation
+        .web_client()
+        .post(format!("{city_url}{}", report(&own.code, "/check")))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cross_site.status(),
+        403,
+        "a cross-site cookie-signed change"
+    );
+    let cross_site: Value = cross_site.json().await.unwrap();
+    assert_eq!(cross_site["error"]["code"], "ACC007");
 
     // Any signed-in user changes its own password and logs out; the token then ends.
     let e = "enterprise";
