@@ -128,6 +128,40 @@ impl Matrix<'_> {
             .await
     }
 
+    /// `POST /api/v1/units/import` with the header-only file (check only, nothing written).
+    async fn import_cell(
+        &self,
+        who: &str,
+        node: &str,
+        token: &str,
+        status: u16,
+        code: Option<&str>,
+    ) {
+        *self.cells.borrow_mut() += 1;
+        let response = self
+            .federation
+            .web_client()
+            .post(format!(
+                "{}/api/v1/units/import",
+                self.federation.node(node).web_url()
+            ))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(EMPTY_IMPORT)
+            .send()
+            .await
+            .unwrap();
+        let got = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let got_code = answer["error"]["code"].as_str();
+        if got != status || (code.is_some() && got_code != code) {
+            self.failures.borrow_mut().push(format!(
+                "{who} POST /api/v1/units/import at {node}: expected {status} {code:?}, got {got} {got_code:?}: {text}"
+            ));
+        }
+    }
+
     async fn state_of(&self, node: &str, token: &str, unit: &str) -> String {
         let url = format!(
             "{}{}",
@@ -1178,6 +1212,112 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
     let cross_site: Value = cross_site.json().await.unwrap();
     assert_eq!(cross_site["error"]["code"], "ACC007");
 
+    // Every actor on the routes whose answer depends on the role alone.
+    let actors: [(&str, &str, &str, &str); 10] = [
+        ("enterprise", "enterprise (320100)", CITY, &own.token),
+        (
+            "enterprise",
+            "enterprise (320500)",
+            OTHER_CITY,
+            &other_city.token,
+        ),
+        ("admin", "city-320100 admin", CITY, &city_admin),
+        ("reviewer", "city-320100 reviewer", CITY, &city_reviewer),
+        ("admin", "city-320500 admin", OTHER_CITY, &other_admin),
+        (
+            "reviewer",
+            "city-320500 reviewer",
+            OTHER_CITY,
+            &other_reviewer,
+        ),
+        ("admin", "province admin", PROVINCE, &province_admin),
+        (
+            "reviewer",
+            "province reviewer",
+            PROVINCE,
+            &province_reviewer,
+        ),
+        ("admin", "national admin", NATION, &nation_admin),
+        ("reviewer", "national reviewer", NATION, &nation_reviewer),
+    ];
+    let allowed_if = |allowed: bool, refusal: Option<&'static str>| {
+        if allowed { (200, None) } else { (403, refusal) }
+    };
+    for (role, who, node, token) in actors {
+        for path in [
+            "/healthz",
+            "/api/v1/node",
+            "/api/v1/openapi.json",
+            "/api/v1/forms",
+            "/api/v1/forms/G101",
+            "/api/v1/periods",
+            "/api/v1/rules?form=G101",
+        ] {
+            m.as_user(who, node, token, "GET", path, None, 200, None)
+                .await;
+        }
+        let (status, code) = allowed_if(role == "admin", ACC005);
+        m.as_user(
+            who,
+            node,
+            token,
+            "GET",
+            "/api/v1/federation/links",
+            None,
+            status,
+            code,
+        )
+        .await;
+        m.import_cell(who, node, token, status, code).await;
+        let (status, code) = allowed_if(role == "reviewer", ACC005);
+        m.as_user(
+            who,
+            node,
+            token,
+            "GET",
+            "/api/v1/review/queue",
+            None,
+            status,
+            code,
+        )
+        .await;
+        let (status, code) = allowed_if(role != "enterprise", ACC005);
+        for path in ["/api/v1/units", "/api/v1/aggregates", "/api/v1/progress"] {
+            m.as_user(who, node, token, "GET", path, None, status, code)
+                .await;
+        }
+        if role != "enterprise" {
+            for (method, tail) in [("PUT", "/draft"), ("POST", "/submit")] {
+                m.as_user(
+                    who,
+                    node,
+                    token,
+                    method,
+                    &report(&own.code, tail),
+                    draft(),
+                    403,
+                    ACC005,
+                )
+                .await;
+            }
+        }
+        if role != "reviewer" {
+            for action in REVIEW_ACTIONS {
+                m.as_user(
+                    who,
+                    node,
+                    token,
+                    "POST",
+                    &review(&own.code, action),
+                    Some(review_body(action, &due)),
+                    403,
+                    ACC005,
+                )
+                .await;
+            }
+        }
+    }
+
     // Any signed-in user changes its own password and logs out; the token then ends.
     let e = "enterprise";
     m.as_user(
@@ -1213,6 +1353,21 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ACC000,
     )
     .await;
+    for (_, who, node, token) in actors.iter().skip(1) {
+        m.as_user(
+            who,
+            node,
+            token,
+            "DELETE",
+            "/api/v1/session",
+            None,
+            200,
+            None,
+        )
+        .await;
+        m.as_user(who, node, token, "GET", "/api/v1/forms", None, 401, ACC000)
+            .await;
+    }
 
     let failures = matrix.failures.borrow();
     assert!(
