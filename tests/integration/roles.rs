@@ -76,6 +76,7 @@ struct Matrix<'a> {
 impl Matrix<'_> {
     /// One cell: `who` calls `method path` on `node`; expects `status` (and
     /// `code` for a refusal). Answers the JSON body.
+    // why: a cell is read best as one row of the table: who, where, what, expected
     #[allow(clippy::too_many_arguments)]
     async fn cell(
         &self,
@@ -112,6 +113,7 @@ impl Matrix<'_> {
     }
 
     /// A cell with a bearer token.
+    // why: a cell is read best as one row of the table: who, where, what, expected
     #[allow(clippy::too_many_arguments)]
     async fn as_user(
         &self,
@@ -1369,14 +1371,13 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
             .await;
     }
 
-    let failures = matrix.failures.borrow();
+    let failures = matrix.failures.take();
     assert!(
         failures.is_empty(),
         "{} of {} cells differ from docs/roles.md:\n{}",
         failures.len(),
-        matrix.cells.borrow(),
+        matrix.cells.take(),
         failures.join("\n")
     );
-    drop(failures);
     federation.shutdown().await;
 }
