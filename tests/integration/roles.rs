@@ -33,11 +33,19 @@ struct Unit {
     password: String,
 }
 
-async fn units_with_logins(federation: &Federation, node: &str, count: usize) -> Vec<Unit> {
+/// Imports `count` active sample units of `node` (after the first `skip`) and logs each in.
+async fn units_with_logins(
+    federation: &Federation,
+    node: &str,
+    skip: usize,
+    count: usize,
+    must_change_password: bool,
+) -> Vec<Unit> {
     let state = &federation.node(node).state;
     let units = zhibao_node::registry::sample::sample_units(state.config.division, 8, 11)
         .into_iter()
         .filter(|unit| matches!(unit.status, zhibao_node::registry::UnitStatus::Active))
+        .skip(skip)
         .take(count)
         .collect::<Vec<_>>();
     assert_eq!(units.len(), count);
@@ -46,7 +54,7 @@ async fn units_with_logins(federation: &Federation, node: &str, count: usize) ->
         zhibao_node::registry::PeriodId::parse("2025").unwrap(),
         units,
         "test",
-        false,
+        must_change_password,
         Timestamp::now_from_system_clock(),
     )
     .await
@@ -228,8 +236,9 @@ const EMPTY_IMPORT: &str =
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
     let federation = Federation::start(&FOUR).await;
-    let nanjing_units = units_with_logins(&federation, CITY, 2).await;
-    let suzhou_units = units_with_logins(&federation, OTHER_CITY, 1).await;
+    let nanjing_units = units_with_logins(&federation, CITY, 0, 2, false).await;
+    let suzhou_units = units_with_logins(&federation, OTHER_CITY, 0, 1, false).await;
+    let must_change = units_with_logins(&federation, OTHER_CITY, 1, 1, true).await;
     let (own, same_city, other_city) = (&nanjing_units[0], &nanjing_units[1], &suzhou_units[0]);
     let city_admin = federation.token_of(CITY, "admin").await;
     let city_reviewer = federation.token_of(CITY, "reviewer").await;
@@ -1319,6 +1328,56 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
             }
         }
     }
+
+    // A password due for change (a real import's new login) blocks everything but changing it.
+    let due_change = &must_change[0];
+    let who = "enterprise, password change due";
+    for path in ["/api/v1/forms".to_string(), report(&due_change.code, "")] {
+        m.as_user(
+            who,
+            OTHER_CITY,
+            &due_change.token,
+            "GET",
+            &path,
+            None,
+            403,
+            Some("ACC004"),
+        )
+        .await;
+    }
+    m.as_user(
+        who,
+        OTHER_CITY,
+        &due_change.token,
+        "PUT",
+        &report(&due_change.code, "/draft"),
+        draft(),
+        403,
+        Some("ACC004"),
+    )
+    .await;
+    m.as_user(
+        who,
+        OTHER_CITY,
+        &due_change.token,
+        "POST",
+        "/api/v1/session/password",
+        Some(json!({"old_password": due_change.password, "new_password": "Unit-Passw0rd-7"})),
+        200,
+        None,
+    )
+    .await;
+    m.as_user(
+        "enterprise, password changed",
+        OTHER_CITY,
+        &due_change.token,
+        "GET",
+        &report(&due_change.code, ""),
+        None,
+        200,
+        None,
+    )
+    .await;
 
     // Any signed-in user changes its own password and logs out; the token then ends.
     let e = "enterprise";
