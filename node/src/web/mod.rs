@@ -29,6 +29,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/api/v1/node", get(node_description))
+        .route("/api/v1/openapi.json", get(openapi_document))
         .route("/api/v1/federation/links", get(federation_links))
         .merge(session::routes())
         .merge(registry::routes())
@@ -51,6 +52,19 @@ async fn healthz(State(state): State<Arc<NodeState>>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
         }
     }
+}
+
+/// The hand-written OpenAPI 3.1 description of every route of this router
+/// (`tests/integration/openapi.rs` checks that it lists each one).
+const OPENAPI_DOCUMENT: &str = include_str!("openapi.json");
+
+/// # `GET /api/v1/openapi.json`
+/// The OpenAPI 3.1 document of HTTP API v1; no login needed.
+async fn openapi_document() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI_DOCUMENT,
+    )
 }
 
 /// A peer as `/api/v1/node` shows it.
