@@ -46,6 +46,24 @@ enum Command {
     /// The federation CA: certificates and revocation.
     #[command(subcommand)]
     Certs(CertsCommand),
+    /// Back up a stopped node's store (a running node: POST /api/v1/admin/backup, or the nightly job).
+    Backup {
+        /// The node's TOML config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The backup file to write (default: backups/NAME-TIME.zbk beside the data folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Restore a backup into the (empty) data folder of a config, then verify it.
+    Restore {
+        /// The node's TOML config; its data_dir must be empty or absent.
+        #[arg(long)]
+        config: PathBuf,
+        /// The backup file.
+        #[arg(long)]
+        from: PathBuf,
+    },
     /// Check a stopped node's store: audit chain, report content hashes, envelope signatures.
     Verify {
         /// The node's TOML config.
@@ -172,6 +190,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Init(args) => init(args, now),
         Command::Certs(certs) => run_certs(certs, now),
         Command::Verify { config } => verify(config),
+        Command::Backup { config, out } => backup(config, out, now),
+        Command::Restore { config, from } => restore(config, from),
     }
 }
 
@@ -439,4 +459,40 @@ fn print_demo_logins(federation_file: &std::path::Path) {
     println!(
         "  …共 {units} 个企业账户见联邦描述文件 / {units} enterprise logins in the federation file"
     );
+}
+
+fn backup(config_path: PathBuf, out: Option<PathBuf>, now: Timestamp) -> anyhow::Result<()> {
+    let config = NodeConfig::load(&config_path)?;
+    let store = crate::store::Store::open(&config.data_dir).map_err(|error| {
+        anyhow::anyhow!("data_dir: {error} — if the node is running, back it up with POST /api/v1/admin/backup (admin), or stop it first")
+    })?;
+    let path = out.unwrap_or_else(|| {
+        config
+            .data_dir
+            .parent()
+            .unwrap_or(std::path::Path::new("."))
+            .join("backups")
+            .join(format!("{}-{}.zbk", config.name, now.0))
+    });
+    let summary = store.write_backup(&path, now)?;
+    println!(
+        "backup written: {} ({} trees, {} records, sha256 {})",
+        summary.path.display(),
+        summary.trees,
+        summary.records,
+        summary.sha256
+    );
+    Ok(())
+}
+
+fn restore(config_path: PathBuf, from: PathBuf) -> anyhow::Result<()> {
+    let config = NodeConfig::load(&config_path)?;
+    let summary = crate::store::Store::restore_backup(&from, &config.data_dir)?;
+    println!(
+        "restored {} records in {} trees into {}",
+        summary.records,
+        summary.trees,
+        config.data_dir.display()
+    );
+    verify(config_path)
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod division;
 pub mod federation;
+pub mod jobs;
 pub mod metadata;
 pub mod node;
 pub mod pki;

@@ -193,6 +193,16 @@ pub struct NodeHandle {
     pub federation_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    scheduler: Option<Jobs>,
+}
+
+/// The running job scheduler (wrapped: the crate's type has no `Debug`).
+struct Jobs(tokio_cron_scheduler::JobScheduler);
+
+impl std::fmt::Debug for Jobs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Jobs")
+    }
 }
 
 impl NodeHandle {
@@ -207,8 +217,13 @@ impl NodeHandle {
     }
 
     /// Stops accepting, lets requests in flight finish, and waits for the tasks.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
+        if let Some(Jobs(mut scheduler)) = self.scheduler.take()
+            && let Err(error) = scheduler.shutdown().await
+        {
+            tracing::warn!(%error, "the job scheduler did not stop cleanly");
+        }
         for task in self.tasks {
             let _ = task.await;
         }
@@ -398,12 +413,21 @@ pub async fn start(
         federation = %federation_address,
         "node started"
     );
+    let scheduler = match crate::jobs::start(&state).await {
+        Ok(scheduler) => Some(Jobs(scheduler)),
+        Err(error) => {
+            // The node serves without its timed jobs rather than not at all; the log says so.
+            tracing::error!(%error, "timed jobs could not start (nightly backups are off)");
+            None
+        }
+    };
     Ok(NodeHandle {
         state,
         web_addr: web_address,
         federation_addr: federation_address,
         shutdown,
         tasks,
+        scheduler,
     })
 }
 

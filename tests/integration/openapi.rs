@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 26] = [
+const ROUTES: [(&str, &str); 30] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -34,6 +34,10 @@ const ROUTES: [(&str, &str); 26] = [
     ("POST", "/api/v1/review/{unit}/{form}/{period}/annotate"),
     ("GET", "/api/v1/aggregates"),
     ("GET", "/api/v1/progress"),
+    ("POST", "/api/v1/metadata/releases"),
+    ("PUT", "/api/v1/periods/calendar"),
+    ("POST", "/api/v1/periods/exceptions"),
+    ("POST", "/api/v1/admin/backup"),
 ];
 
 /// A concrete URL path for a templated one.

@@ -31,6 +31,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/api/v1/node", get(node_description))
         .route("/api/v1/openapi.json", get(openapi_document))
         .route("/api/v1/federation/links", get(federation_links))
+        .route("/api/v1/admin/backup", axum::routing::post(back_up))
         .merge(session::routes())
         .merge(registry::routes())
         .merge(reports::routes())
@@ -158,6 +159,21 @@ where
             }),
         }
     }
+}
+
+/// # `POST /api/v1/admin/backup`
+/// Admins: writes a backup of the running node's store into `backups/` beside
+/// its data folder (the nightly job does the same) and answers where.
+async fn back_up(
+    State(state): State<Arc<NodeState>>,
+    _admin: auth::Admin,
+) -> Result<Json<crate::store::backup::BackupSummary>, ApiError> {
+    let now = crate::clock::Timestamp::now_from_system_clock();
+    let worker = state.clone();
+    let summary = tokio::task::spawn_blocking(move || crate::jobs::back_up_now(&worker, now))
+        .await
+        .map_err(|error| ApiError::Internal(format!("backup task: {error}")))??;
+    Ok(Json(summary))
 }
 
 async fn not_found(uri: Uri) -> ApiError {

@@ -1,0 +1,85 @@
+//! The node's timed work, on tokio-cron-scheduler. Jobs are ticks: each job
+//! decides from the store and the clock what is due, does it, and is safe to
+//! run again (a missed tick is caught up by the next, or at start).
+//!
+//! - every night at 02:30 Beijing time (18:30 UTC): a backup of the store into
+//!   `backups/` next to the data folder, keeping the newest seven.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use crate::clock::Timestamp;
+use crate::node::NodeState;
+use crate::store::backup::BackupSummary;
+
+/// Backups kept by the nightly job.
+pub const BACKUPS_KEPT: usize = 7;
+
+/// Where a node's backups go: `backups/` beside its data folder.
+pub fn backup_folder(state: &NodeState) -> PathBuf {
+    state
+        .config
+        .data_dir
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join("backups")
+}
+
+/// Writes a backup now (also what `POST /api/v1/admin/backup` calls) and
+/// removes the oldest beyond [`BACKUPS_KEPT`].
+pub fn back_up_now(
+    state: &NodeState,
+    now: Timestamp,
+) -> Result<BackupSummary, crate::store::StoreError> {
+    let folder = backup_folder(state);
+    let path = folder.join(format!("{}-{}.zbk", state.config.name, now.0));
+    let summary = state.store.write_backup(&path, now)?;
+    let mut existing: Vec<PathBuf> = std::fs::read_dir(&folder)
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                .collect()
+        })
+        .unwrap_or_default();
+    existing.retain(|path| path.extension().is_some_and(|extension| extension == "zbk"));
+    existing.sort();
+    let excess = existing.len().saturating_sub(BACKUPS_KEPT);
+    for old in existing.into_iter().take(excess) {
+        if let Err(error) = std::fs::remove_file(&old) {
+            tracing::warn!(file = %old.display(), %error, "could not remove an old backup");
+        }
+    }
+    Ok(summary)
+}
+
+/// Starts the scheduler with the node's jobs; `NodeHandle::shutdown` stops it.
+/// Jobs hold the node weakly, so a stopped node's store closes even if the
+/// scheduler lingers.
+pub async fn start(
+    state: &Arc<NodeState>,
+) -> Result<JobScheduler, tokio_cron_scheduler::JobSchedulerError> {
+    let scheduler = JobScheduler::new().await?;
+    let weak = Arc::downgrade(state);
+    let nightly = Job::new_async("0 30 18 * * *", move |_, _| {
+        let weak = weak.clone();
+        Box::pin(async move {
+            let Some(state) = weak.upgrade() else {
+                return;
+            };
+            let now = Timestamp::now_from_system_clock();
+            let state_for_backup = state.clone();
+            match tokio::task::spawn_blocking(move || back_up_now(&state_for_backup, now)).await {
+                Ok(Ok(summary)) => {
+                    tracing::info!(file = %summary.path.display(), records = summary.records, "nightly backup written")
+                }
+                Ok(Err(error)) => tracing::error!(%error, "nightly backup failed"),
+                Err(error) => tracing::error!(%error, "nightly backup task failed"),
+            }
+        })
+    })?;
+    scheduler.add(nightly).await?;
+    scheduler.start().await?;
+    Ok(scheduler)
+}
