@@ -408,6 +408,13 @@ fn run_certs(command: CertsCommand, now: Timestamp) -> anyhow::Result<()> {
 fn verify(config_path: PathBuf) -> anyhow::Result<()> {
     let config = NodeConfig::load(&config_path)?;
     let report = crate::verify::verify_node(&config)?;
+    print_verify_report(&config, report)
+}
+
+fn print_verify_report(
+    config: &NodeConfig,
+    report: crate::verify::VerifyReport,
+) -> anyhow::Result<()> {
     println!(
         "{}: {} audit entries, {} report versions, {} envelopes checked",
         config.name, report.audit_entries, report.report_versions, report.envelopes
@@ -487,12 +494,13 @@ fn backup(config_path: PathBuf, out: Option<PathBuf>, now: Timestamp) -> anyhow:
 
 fn restore(config_path: PathBuf, from: PathBuf) -> anyhow::Result<()> {
     let config = NodeConfig::load(&config_path)?;
-    let summary = crate::store::Store::restore_backup(&from, &config.data_dir)?;
+    let (summary, store) = crate::store::Store::restore_backup(&from, &config.data_dir)?;
     println!(
         "restored {} records in {} trees into {}",
         summary.records,
         summary.trees,
         config.data_dir.display()
     );
-    verify(config_path)
+    let report = crate::verify::verify_store(&config, &store)?;
+    print_verify_report(&config, report)
 }

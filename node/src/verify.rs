@@ -58,8 +58,14 @@ impl SignatureCheck for SigningTimeCheck {
     }
 }
 
-/// Verifies the node of `config`.
+/// Verifies the (stopped) node of `config`.
 pub fn verify_node(config: &NodeConfig) -> Result<VerifyReport, VerifyError> {
+    let store = Store::open(&config.data_dir)?;
+    verify_store(config, &store)
+}
+
+/// Verifies an open store with the certificates of `config`.
+pub fn verify_store(config: &NodeConfig, store: &Store) -> Result<VerifyReport, VerifyError> {
     let material = TlsMaterial::read(&config.tls)?;
     let crls = match &material.crl_pem {
         Some(pem) => zhibao_certs::parse_crls_pem(pem).map_err(|source| {
@@ -77,17 +83,16 @@ pub fn verify_node(config: &NodeConfig) -> Result<VerifyReport, VerifyError> {
                 source,
             }
         })?;
-    let store = Store::open(&config.data_dir)?;
     let mut report = VerifyReport::default();
 
-    let audit = crate::audit::AuditLog::open(&store)?;
+    let audit = crate::audit::AuditLog::open(store)?;
     let (entries, chain_problems) = crate::audit::verify_chain(&audit)?;
     report.audit_entries = entries;
     report
         .problems
         .extend(chain_problems.iter().map(ToString::to_string));
 
-    let reports = crate::report::store::ReportTrees::open(&store)?;
+    let reports = crate::report::store::ReportTrees::open(store)?;
     for entry in reports.versions.scan_prefix(&[]) {
         let (_, version) = entry?;
         report.report_versions += 1;
@@ -98,7 +103,7 @@ pub fn verify_node(config: &NodeConfig) -> Result<VerifyReport, VerifyError> {
             ));
         }
     }
-    let review = crate::review::store::ReviewTrees::open(&store)?;
+    let review = crate::review::store::ReviewTrees::open(store)?;
     for entry in review.versions.scan_prefix(&[]) {
         let (_, received) = entry?;
         report.report_versions += 1;
@@ -114,7 +119,7 @@ pub fn verify_node(config: &NodeConfig) -> Result<VerifyReport, VerifyError> {
             ));
         }
     }
-    let federation = crate::federation::store::FederationTrees::open(&store)?;
+    let federation = crate::federation::store::FederationTrees::open(store)?;
     let check = SigningTimeCheck { checker };
     for entry in federation.received.scan_prefix(&[]) {
         let (_, envelope) = entry?;

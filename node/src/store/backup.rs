@@ -85,9 +85,15 @@ impl Store {
         })
     }
 
-    /// Restores a backup into `data_dir`, which must be empty or absent.
+    /// Restores a backup into `data_dir`, which must be empty or absent, and
+    /// answers the open store (so a check can follow without reopening: sled
+    /// releases a folder's lock a moment after its last handle goes).
     /// Refuses a damaged file (checksum) or one from a newer schema.
-    pub fn restore_backup(backup: &Path, data_dir: &Path) -> Result<BackupSummary, StoreError> {
+    /// Needs a tokio runtime, like [`Store::open`].
+    pub fn restore_backup(
+        backup: &Path,
+        data_dir: &Path,
+    ) -> Result<(BackupSummary, Store), StoreError> {
         if data_dir.exists()
             && std::fs::read_dir(data_dir)
                 .map_err(io(data_dir))?
@@ -135,10 +141,8 @@ impl Store {
         }
         let _created_at = reader.u64().ok_or_else(|| damaged("truncated"))?;
         let tree_count = reader.u64().ok_or_else(|| damaged("truncated"))?;
-        let db = sled::Config::new()
-            .path(data_dir)
-            .flush_every_ms(None)
-            .open()?;
+        let store = Store::open(data_dir)?;
+        let db = store.inner.db.clone();
         let mut records = 0;
         for _ in 0..tree_count {
             let name = reader.field().ok_or_else(|| damaged("truncated"))?;
@@ -152,12 +156,14 @@ impl Store {
             }
         }
         db.flush()?;
-        Ok(BackupSummary {
+        drop(db);
+        let summary = BackupSummary {
             path: backup.to_path_buf(),
             trees: usize::try_from(tree_count).unwrap_or(usize::MAX),
             records,
             sha256: hex::encode(trailer),
-        })
+        };
+        Ok((summary, store))
     }
 
     /// SHA-256 of every tree's content, by tree name: two stores with the

@@ -114,13 +114,7 @@ impl Store {
     /// Opens (or creates) the database in `path`, checks and migrates its
     /// schema, and starts the flusher. Must be called inside a tokio runtime.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            // why: sled's own periodic flush is not a promise to anyone (we flush before every
-            // acknowledgement), and its background thread delays releasing the folder's lock when
-            // the store closes, which a restart or `zhibao verify` right after a stop would trip on
-            .flush_every_ms(None)
-            .open()?;
+        let db = open_engine(path)?;
         check_and_migrate_schema(&db, path)?;
         let db = Arc::new(db);
         let group_commit = GroupCommit::start(Arc::downgrade(&db));
@@ -252,6 +246,41 @@ fn check_and_migrate_schema(db: &sled::Db, path: &Path) -> Result<(), StoreError
                 write_schema_version(db, version)?;
             }
             Ok(())
+        }
+    }
+}
+
+/// How long to wait for a folder's lock that a just-stopped node still holds.
+const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the engine. sled releases a folder's lock a moment after the last
+/// handle of a closed store goes (its internal threads finish first), so a
+/// restart or `zhibao verify` right after a stop waits briefly for it; a
+/// folder locked for longer belongs to a running node, and the error says so.
+fn open_engine(path: &Path) -> Result<sled::Db, StoreError> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            // why: sled's own periodic flush is not a promise to anyone (we flush before every
+            // acknowledgement), and its background thread delays releasing the folder's lock
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(error))
+                if error.kind() == std::io::ErrorKind::WouldBlock
+                    && started.elapsed() < LOCK_RELEASE_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+            }
+            Err(sled::Error::Io(error)) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                return Err(StoreError::Engine(format!(
+                    "{} is in use by another process (a running node?): {error}",
+                    path.display()
+                )));
+            }
+            Err(other) => return Err(other.into()),
         }
     }
 }

@@ -202,9 +202,8 @@ async fn a_backup_restores_into_an_empty_folder_with_every_record_and_refuses_da
         .unwrap();
     assert!(summary.records >= 500);
     let restored_dir = folder.path().join("restored");
-    let restored_summary = Store::restore_backup(&backup, &restored_dir).unwrap();
+    let (restored_summary, restored) = Store::restore_backup(&backup, &restored_dir).unwrap();
     assert_eq!(restored_summary.records, summary.records);
-    let restored = Store::open(&restored_dir).unwrap();
     assert_eq!(
         restored.fingerprint().unwrap(),
         store.fingerprint().unwrap()
