@@ -26,21 +26,8 @@ impl Api<'_> {
         token: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let url = format!("{}{path}", self.federation.node(node).web_url());
-        let client = self.federation.web_client();
-        let request = match method {
-            "GET" => client.get(url),
-            "PUT" => client.put(url),
-            _ => client.post(url),
-        }
-        .bearer_auth(token);
-        let request = match body {
-            Some(body) => request.json(&body),
-            None => request,
-        };
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let body = body.map_or(testkit::Body::Empty, testkit::Body::Json);
+        self.federation.call(node, method, path, token, body).await
     }
 }
 

@@ -18,22 +18,12 @@ async fn call(
     body: Option<Value>,
     text: Option<String>,
 ) -> (u16, Value) {
-    let url = format!("{}{path}", federation.node(node).web_url());
-    let client = federation.web_client();
-    let request = match method {
-        "GET" => client.get(url),
-        "PUT" => client.put(url),
-        _ => client.post(url),
-    }
-    .bearer_auth(token);
-    let request = match (body, text) {
-        (Some(body), _) => request.json(&body),
-        (None, Some(text)) => request.header("content-type", "text/plain").body(text),
-        (None, None) => request,
+    let body = match (body, text) {
+        (Some(body), _) => testkit::Body::Json(body),
+        (None, Some(text)) => testkit::Body::Text(text),
+        (None, None) => testkit::Body::Empty,
     };
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    federation.call(node, method, path, token, body).await
 }
 
 async fn rule_ids(federation: &Federation, node: &str, token: &str) -> Vec<String> {

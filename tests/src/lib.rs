@@ -368,3 +368,47 @@ pub fn valid_credit_code(county: &str, index: u32) -> String {
     let check = zhibao_node::registry::credit_code_check_character(&first_seventeen).unwrap();
     format!("{first_seventeen}{check}")
 }
+
+/// The body of a [`Federation::call`].
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A JSON body.
+    Json(serde_json::Value),
+    /// A plain-text body (e.g. a release file).
+    Text(String),
+}
+
+impl Federation {
+    /// An API call with a bearer token; answers the status and the JSON body (`null` when none).
+    pub async fn call(
+        &self,
+        node: &str,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Body,
+    ) -> (u16, serde_json::Value) {
+        let url = format!("{}{path}", self.node(node).web_url());
+        let client = self.web_client();
+        let request = match method {
+            "GET" => client.get(url),
+            "PUT" => client.put(url),
+            "DELETE" => client.delete(url),
+            _ => client.post(url),
+        }
+        .bearer_auth(token);
+        let request = match body {
+            Body::Empty => request,
+            Body::Json(body) => request.json(&body),
+            Body::Text(text) => request.header("content-type", "text/plain").body(text),
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+}
