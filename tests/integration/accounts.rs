@@ -242,5 +242,21 @@ async fn malformed_login_bodies_get_a_json_400() {
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "GEN400");
+    // An unknown query parameter gets the same JSON envelope, not plain text.
+    let reviewer = federation.token_of("city-320100", "reviewer").await;
+    let (status, body) = federation
+        .call(
+            "city-320100",
+            "GET",
+            "/api/v1/progress?form=G101&bogus=1",
+            &reviewer,
+            testkit::Body::Empty,
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("GEN400")),
+        "{body}"
+    );
     federation.shutdown().await;
 }

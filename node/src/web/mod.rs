@@ -176,6 +176,36 @@ async fn back_up(
     Ok(Json(summary))
 }
 
+/// Query-string extractor whose refusals are [`ApiError`]s (JSON, stable
+/// code GEN400), like [`ApiJson`] for bodies: an unknown or mistyped query
+/// parameter gets the error envelope of the contract, not plain text.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError::BadRequest {
+                field: None,
+                message: format!(
+                    "查询参数有误 / the query string cannot be read: {}",
+                    rejection.body_text()
+                ),
+            }),
+        }
+    }
+}
+
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::NotFound {
         path: uri.path().to_string(),

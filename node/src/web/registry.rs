@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -139,7 +139,7 @@ fn parse_period(text: Option<&str>, now: Timestamp) -> Result<PeriodId, ApiError
 async fn list_units(
     State(state): State<Arc<NodeState>>,
     Caller(caller): Caller,
-    Query(query): Query<UnitQuery>,
+    super::ApiQuery(query): super::ApiQuery<UnitQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let scope = caller_scope(&state, &caller.account.role)?;
     let now = Timestamp::now_from_system_clock();
@@ -247,7 +247,7 @@ pub struct ImportQuery {
 async fn import_units(
     State(state): State<Arc<NodeState>>,
     Admin(admin): Admin,
-    Query(query): Query<ImportQuery>,
+    super::ApiQuery(query): super::ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let now = Timestamp::now_from_system_clock();

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -349,7 +349,7 @@ pub struct QueueQuery {
 async fn queue(
     State(state): State<Arc<NodeState>>,
     Reviewer(_reviewer): Reviewer,
-    Query(query): Query<QueueQuery>,
+    super::ApiQuery(query): super::ApiQuery<QueueQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let wanted_state = query
         .state

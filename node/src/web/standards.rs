@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -70,7 +70,7 @@ pub struct RulesQuery {
 async fn rules(
     State(state): State<Arc<NodeState>>,
     _caller: Caller,
-    Query(query): Query<RulesQuery>,
+    super::ApiQuery(query): super::ApiQuery<RulesQuery>,
 ) -> Json<serde_json::Value> {
     let standards = state.standards();
     let rules: Vec<_> = standards
@@ -120,7 +120,7 @@ pub struct ReleaseQuery {
 async fn publish_release(
     State(state): State<Arc<NodeState>>,
     super::auth::Admin(admin): super::auth::Admin,
-    Query(query): Query<ReleaseQuery>,
+    super::ApiQuery(query): super::ApiQuery<ReleaseQuery>,
     body: String,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let now = crate::clock::Timestamp::now_from_system_clock();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 
@@ -92,7 +92,7 @@ fn filtered(
 async fn aggregates(
     State(state): State<Arc<NodeState>>,
     BureauUser(caller): BureauUser,
-    Query(query): Query<AggregateQuery>,
+    super::ApiQuery(query): super::ApiQuery<AggregateQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (form, period) = form_and_period(&state, query.form.as_deref(), query.period.as_deref())?;
     let scope = scope_of(&state, &caller.account.role);
@@ -205,7 +205,7 @@ fn child_holding(scope: DivisionCode, county: DivisionCode) -> Option<DivisionCo
 async fn progress(
     State(state): State<Arc<NodeState>>,
     BureauUser(caller): BureauUser,
-    Query(query): Query<ProgressQuery>,
+    super::ApiQuery(query): super::ApiQuery<ProgressQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (form, period) = form_and_period(&state, query.form.as_deref(), query.period.as_deref())?;
     let scope = scope_of(&state, &caller.account.role);
