@@ -466,6 +466,41 @@ fn print_demo_logins(federation_file: &std::path::Path) {
     println!(
         "  …共 {units} 个企业账户见联邦描述文件 / {units} enterprise logins in the federation file"
     );
+    print_demo_guide_steps(&description);
+}
+
+/// What a visitor can try, role by role (the web pages; the browser trusts the CA above or warns once).
+fn print_demo_guide_steps(description: &crate::demo::FederationFile) {
+    let url_of = |name: &str| {
+        description
+            .nodes
+            .iter()
+            .find(|node| node.name == name)
+            .map(|node| node.web_url.clone())
+            .unwrap_or_default()
+    };
+    let city = url_of("city-320100");
+    println!("试一试 / what to try:");
+    println!(
+        "  1. 企业 / enterprise: {city}/login — 用上面的企业账户登录，打开 G101 2025，填写、审核、提交（提示须填写说明）"
+    );
+    println!(
+        "     log in with an enterprise above, open G101 2025, fill it, check it, submit it (warnings need an explanation)"
+    );
+    println!(
+        "  2. 市级审核 / city reviewer: {city}/review — 运行审核规则，然后通过或限期退回 / run the rules, then approve or return with a deadline"
+    );
+    println!(
+        "  3. 省级审核 / province reviewer: {}/review — 审核、反馈或通过上报国家 / review, send feedback, or approve to the nation",
+        url_of("province-320000")
+    );
+    println!(
+        "  4. 国家 / national: {}/review — 验收；管理员可看联邦链路 {}/federation",
+        url_of("national"),
+        url_of("national")
+    );
+    println!("     accept into the national database; admins see the federation links page");
+    println!("  英文界面 / English: 任意页面加 ?lang=en / add ?lang=en to any page");
 }
 
 fn backup(config_path: PathBuf, out: Option<PathBuf>, now: Timestamp) -> anyhow::Result<()> {
