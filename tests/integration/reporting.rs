@@ -420,6 +420,20 @@ async fn the_whole_flow_from_units_to_the_national_database() {
         },
     )
     .await;
+    // The province sees what changed since the version it saw.
+    let (_, answer) = api
+        .call(
+            "province-320000",
+            "GET",
+            &path(corrected, ""),
+            &province,
+            None,
+        )
+        .await;
+    assert_eq!(
+        answer["changes_since_previous_version"]["cod_emit"][1], "0.333",
+        "{answer}"
+    );
     api.call(
         "province-320000",
         "POST",

@@ -130,6 +130,16 @@ async fn report(
         Role::Enterprise { .. } => state.reports.drafts.get(&key.to_bytes())?,
         _ => None,
     };
+    // At an upper level: what changed since the version this level saw before.
+    let changes = match &received {
+        Some(received) => state
+            .review
+            .previous_version(&key, received.report.version)?
+            .map(|previous| {
+                crate::review::changed_values(&previous.values, &received.report.values)
+            }),
+        None => None,
+    };
     let report_state = match (&status, &received) {
         (Some(status), _) => status.state.as_str(),
         (None, Some(received)) => received.state.as_str(),
@@ -142,6 +152,7 @@ async fn report(
         "draft": draft,
         "status": status,
         "received": received,
+        "changes_since_previous_version": changes,
     })))
 }
 
