@@ -180,10 +180,8 @@ pub fn rebuild_from_contributions(
     let mut totals: BTreeMap<Vec<u8>, Decimal> = BTreeMap::new();
     for entry in trees.contributions.scan_prefix(&[]) {
         let (report_key, contribution) = entry?;
-        let mut parts = report_key
-            .split(|byte| *byte == 0)
-            .map(|part| String::from_utf8_lossy(part).into_owned());
-        let (Some(_unit), Some(form), Some(period)) = (parts.next(), parts.next(), parts.next())
+        let Some(crate::report::ReportKey { form, period, .. }) =
+            crate::report::ReportKey::from_bytes(&report_key)
         else {
             continue;
         };

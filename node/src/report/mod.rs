@@ -46,6 +46,19 @@ pub struct ReportKey {
 }
 
 impl ReportKey {
+    /// Reads back [`ReportKey::to_bytes`]; `None` for anything else.
+    pub fn from_bytes(bytes: &[u8]) -> Option<ReportKey> {
+        let mut parts = bytes
+            .split(|byte| *byte == 0)
+            .map(|part| String::from_utf8(part.to_vec()).ok());
+        let (Some(Some(unit)), Some(Some(form)), Some(Some(period)), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        Some(ReportKey { unit, form, period })
+    }
+
     /// `unit 0x00 form 0x00 period`: sorts a unit's reports together.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut key = Vec::with_capacity(self.unit.len() + self.form.len() + self.period.len() + 2);

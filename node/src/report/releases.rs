@@ -145,14 +145,9 @@ pub fn dry_run(
         let Some(number) = status.latest_version else {
             continue;
         };
-        let mut parts = key_bytes
-            .split(|byte| *byte == 0)
-            .map(|part| String::from_utf8_lossy(part).into_owned());
-        let (Some(unit), Some(form), Some(period)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let Some(key) = super::ReportKey::from_bytes(&key_bytes) else {
             continue;
         };
-        let key = super::ReportKey { unit, form, period };
         let Some(version) = state.reports.version(&key, number)? else {
             continue;
         };

@@ -377,10 +377,8 @@ async fn queue(
     let mut items = Vec::new();
     for entry in state.reports.status.scan_prefix(&[]) {
         let (key_bytes, status) = entry?;
-        let mut parts = key_bytes
-            .split(|byte| *byte == 0)
-            .map(|part| String::from_utf8_lossy(part).into_owned());
-        let (Some(unit), Some(form), Some(period)) = (parts.next(), parts.next(), parts.next())
+        let Some(crate::report::ReportKey { unit, form, period }) =
+            crate::report::ReportKey::from_bytes(&key_bytes)
         else {
             continue;
         };

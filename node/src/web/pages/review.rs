@@ -62,14 +62,9 @@ fn held_reports(state: &NodeState) -> Result<Vec<(ReportKey, Held)>, ApiError> {
     }
     for entry in state.reports.status.scan_prefix(&[]) {
         let (key_bytes, _) = entry?;
-        let mut parts = key_bytes
-            .split(|byte| *byte == 0)
-            .map(|part| String::from_utf8_lossy(part).into_owned());
-        let (Some(unit), Some(form), Some(period)) = (parts.next(), parts.next(), parts.next())
-        else {
+        let Some(key) = crate::report::ReportKey::from_bytes(&key_bytes) else {
             continue;
         };
-        let key = ReportKey { unit, form, period };
         if let Some(report) = held_at_city(state, &key)? {
             held.push((key, report));
         }
