@@ -415,20 +415,21 @@ pub async fn populate_units(
     now: Timestamp,
 ) -> Result<Vec<FederationFileAccount>, LaunchError> {
     let mut logins = Vec::new();
-    let annual =
-        crate::web::registry::current_annual_period(now).map_err(|error| LaunchError::Io {
-            path: running.dir.clone(),
-            source: std::io::Error::other(error.to_string()),
-        })?;
-    let quarter = crate::registry::PeriodId::parse("2026Q3").map_err(|error| LaunchError::Io {
-        path: running.dir.clone(),
-        source: std::io::Error::other(error.to_string()),
-    })?;
     for node in &running.nodes {
         let state = &node.state;
         if state.config.level() != NodeLevel::City {
             continue;
         }
+        // The periods being reported, as this node's standards say (annual, and the quarter).
+        let standards = state.standards();
+        let period_of = |period: String| {
+            crate::registry::PeriodId::parse(&period).map_err(|error| LaunchError::Io {
+                path: running.dir.clone(),
+                source: std::io::Error::other(error.to_string()),
+            })
+        };
+        let annual = period_of(standards.annual_period.to_string())?;
+        let quarter = period_of(standards.quarterly_period.to_string())?;
         let seed = u64::from(
             state
                 .config

@@ -253,6 +253,35 @@ fn inbound_status_and_code(
     }
 }
 
+impl From<crate::registry::store::RegistryStoreError> for ApiError {
+    /// A failing store is 503 (details logged); anything else the registry
+    /// refuses on these read paths is a defect, so 500.
+    fn from(error: crate::registry::store::RegistryStoreError) -> Self {
+        match error {
+            crate::registry::store::RegistryStoreError::Store(store) => {
+                ApiError::StoreUnavailable(store)
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::registry::flow::RegistryFlowError> for ApiError {
+    fn from(error: crate::registry::flow::RegistryFlowError) -> Self {
+        match error {
+            crate::registry::flow::RegistryFlowError::Registry(registry) => {
+                ApiError::from(registry)
+            }
+            crate::registry::flow::RegistryFlowError::Store(store) => {
+                ApiError::StoreUnavailable(store)
+            }
+            crate::registry::flow::RegistryFlowError::Accounts(reason) => {
+                ApiError::Internal(reason)
+            }
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(error: crate::store::StoreError) -> Self {
         ApiError::StoreUnavailable(error)

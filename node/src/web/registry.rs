@@ -31,22 +31,12 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .route("/api/v1/units/{code}", get(one_unit))
 }
 
-/// The annual period being reported now: last calendar year (UTC+8 is close
-/// enough at year granularity; windows decide what is open).
-pub fn current_annual_period(now: Timestamp) -> Result<PeriodId, ApiError> {
-    let days = now.0.div_euclid(86_400_000);
-    // Civil-from-days (Howard Hinnant): the year of a day count since 1970-01-01.
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let year = year_of_era + era * 400 + i64::from(month_index >= 10);
-    let reported_year = u16::try_from(year - 1).unwrap_or(u16::MAX);
-    PeriodId::year(reported_year)
-        .map_err(|error| ApiError::Internal(format!("current period: {error}")))
+/// The annual period being reported at this node (one source: the node's
+/// standards), as the registry names periods.
+pub fn current_annual_period(state: &NodeState) -> Result<PeriodId, ApiError> {
+    let annual = state.standards().annual_period.to_string();
+    PeriodId::parse(&annual)
+        .map_err(|error| ApiError::Internal(format!("current period {annual}: {error}")))
 }
 
 /// The divisions a caller may see: the node's jurisdiction, a county user's county.
@@ -127,9 +117,9 @@ fn bad_query(field: &str, message: String) -> ApiError {
     }
 }
 
-fn parse_period(text: Option<&str>, now: Timestamp) -> Result<PeriodId, ApiError> {
+fn parse_period(state: &NodeState, text: Option<&str>) -> Result<PeriodId, ApiError> {
     match text {
-        None => current_annual_period(now),
+        None => current_annual_period(state),
         Some(text) => PeriodId::parse(text).map_err(|error| bad_query("period", error.to_string())),
     }
 }
@@ -142,8 +132,7 @@ async fn list_units(
     super::ApiQuery(query): super::ApiQuery<UnitQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let scope = caller_scope(&state, &caller.account.role)?;
-    let now = Timestamp::now_from_system_clock();
-    let period = parse_period(query.period.as_deref(), now)?;
+    let period = parse_period(&state, query.period.as_deref())?;
     let within = match &query.division {
         None => scope,
         Some(text) => {
@@ -182,14 +171,8 @@ async fn list_units(
         key_industry: None,
         industry: None,
     };
-    let entries = state
-        .registry
-        .list(period, Some(&filter))
-        .map_err(registry_error)?;
-    let counts = state
-        .registry
-        .counts(period, within)
-        .map_err(registry_error)?;
+    let entries = state.registry.list(period, Some(&filter))?;
+    let counts = state.registry.counts(period, within)?;
     Ok(Json(serde_json::json!({
         "period": period.to_string(),
         "division": within.to_string(),
@@ -211,8 +194,7 @@ async fn one_unit(
     let unit_code = UnitCode::parse(&code).map_err(|_| not_found())?;
     let current = state
         .registry
-        .current_unit(&unit_code)
-        .map_err(registry_error)?
+        .current_unit(&unit_code)?
         .ok_or_else(not_found)?;
     let visible = match &caller.account.role {
         Role::Enterprise { unit } => unit == unit_code.as_str(),
@@ -224,8 +206,7 @@ async fn one_unit(
     }
     let entry = state
         .registry
-        .entry(current.latest_period, &unit_code)
-        .map_err(registry_error)?
+        .entry(current.latest_period, &unit_code)?
         .ok_or_else(not_found)?;
     Ok(Json(view(&entry)))
 }
@@ -251,7 +232,7 @@ async fn import_units(
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let now = Timestamp::now_from_system_clock();
-    let period = parse_period(query.period.as_deref(), now)?;
+    let period = parse_period(&state, query.period.as_deref())?;
     let division = state.config.division;
     let report = tokio::task::spawn_blocking(move || {
         crate::registry::import::read_units(
@@ -279,8 +260,7 @@ async fn import_units(
             true,
             now,
         )
-        .await
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        .await?;
         outcome = Some(imported);
     }
     Ok(Json(serde_json::json!({
@@ -293,8 +273,4 @@ async fn import_units(
         "replaced": outcome.as_ref().map(|outcome| outcome.summary.replaced),
         "new_logins": outcome.map(|outcome| outcome.new_logins).unwrap_or_default(),
     })))
-}
-
-fn registry_error(error: crate::registry::store::RegistryStoreError) -> ApiError {
-    ApiError::Internal(error.to_string())
 }

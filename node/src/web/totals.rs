@@ -213,8 +213,7 @@ async fn progress(
         PeriodId::parse(&period).map_err(|error| bad("period", error.to_string()))?;
     let entries = state
         .registry
-        .list(registry_period, Some(&UnitFilter::within(scope)))
-        .map_err(|error| ApiError::Internal(error.to_string()))?;
+        .list(registry_period, Some(&UnitFilter::within(scope)))?;
     let mut by_child: BTreeMap<DivisionCode, Progress> = scope
         .children()
         .iter()
