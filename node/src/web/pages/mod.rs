@@ -124,10 +124,7 @@ struct ErrorTemplate {
 pub fn message_of(error: &ApiError, lang: Lang) -> String {
     let (status, _) = error.status_and_code();
     if status.is_server_error() {
-        return lang
-            .language
-            .pick("服务暂时不可用，请稍后再试 / the service is unavailable; please try again later")
-            .to_string();
+        return catalogue(lang.language).t("error.unavailable").to_string();
     }
     if matches!(error, ApiError::CrossSiteRequest) {
         return catalogue(lang.language).t("error.csrf").to_string();
