@@ -21,6 +21,7 @@ pub mod registry;
 pub mod report;
 pub mod review;
 pub mod rules;
+pub mod spreadsheet;
 pub mod store;
 pub mod tls;
 pub mod verify;

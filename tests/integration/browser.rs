@@ -244,6 +244,29 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
         "{form_path}"
     );
     let period = form_path.rsplit('/').next().unwrap().to_string();
+    // Offline entry from the page: a file that is not a workbook is refused, nothing saved.
+    let not_a_workbook =
+        std::env::temp_dir().join(format!("zhibao-not-a-workbook-{}.xlsx", std::process::id()));
+    std::fs::write(&not_a_workbook, "name,value\n").unwrap();
+    element(&browser, "#workbook")
+        .await
+        .send_keys(not_a_workbook.to_str().unwrap())
+        .await
+        .unwrap();
+    click(&browser, "#upload").await;
+    assert!(
+        text_of(&browser, "p.alert")
+            .await
+            .contains("不是 Excel 工作簿"),
+        "{}",
+        text_of(&browser, "p.alert").await
+    );
+    assert_eq!(path_of(&browser).await, format!("{form_path}/upload"));
+    browser
+        .goto(&format!("{city_url}{form_path}"))
+        .await
+        .unwrap();
+    let _ = std::fs::remove_file(&not_a_workbook);
     for (key, value) in WARNED_VALUES {
         let css = format!("#v-{key}");
         let field = browser.find(Locator::Css(&css)).await.unwrap();
@@ -277,6 +300,12 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     browser.set_window_size(1366, 768).await.unwrap();
     click(&browser, "#submit").await;
     assert_eq!(text_of(&browser, "#report-state").await, "已提交");
+    // The copy of record of the version just submitted is listed with its hash.
+    assert!(
+        text_of(&browser, ".versions")
+            .await
+            .contains("下载存档副本")
+    );
     log_out(&browser).await;
 
     // The city reviewer: queue, rules, approve.

@@ -14,6 +14,7 @@ mod federation_delivery;
 mod federation_refusals;
 mod federation_tls;
 mod node_start;
+mod offline_entry;
 mod openapi;
 mod registry;
 mod reporting;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 30] = [
+const ROUTES: [(&str, &str); 33] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -27,6 +27,15 @@ const ROUTES: [(&str, &str); 30] = [
     ("POST", "/api/v1/reports/{unit}/{form}/{period}/check"),
     ("POST", "/api/v1/reports/{unit}/{form}/{period}/submit"),
     ("GET", "/api/v1/reports/{unit}/{form}/{period}/versions"),
+    (
+        "GET",
+        "/api/v1/reports/{unit}/{form}/{period}/versions/{version}/record.xlsx",
+    ),
+    (
+        "GET",
+        "/api/v1/reports/{unit}/{form}/{period}/template.xlsx",
+    ),
+    ("PUT", "/api/v1/reports/{unit}/{form}/{period}/draft.xlsx"),
     ("GET", "/api/v1/review/queue"),
     ("POST", "/api/v1/review/{unit}/{form}/{period}/approve"),
     ("POST", "/api/v1/review/{unit}/{form}/{period}/return"),
@@ -46,6 +55,7 @@ fn concrete(path: &str) -> String {
         .replace("{unit}", "913201000000000001")
         .replace("{form}", "G101")
         .replace("{period}", "2025")
+        .replace("{version}", "1")
 }
 
 /// The router's fallback answer: 404 with code `GEN404`.

@@ -32,7 +32,7 @@ impl Api<'_> {
 }
 
 /// A clean G101 (no rule fires) with COD emissions `cod`.
-fn clean_values(cod: &str) -> Value {
+pub(crate) fn clean_values(cod: &str) -> Value {
     json!({
         "output_value": "1200.5", "production_hours": 8000, "production_status": "normal",
         "water_total": "1000", "water_fresh": "600", "water_reused": "400",
@@ -41,13 +41,17 @@ fn clean_values(cod: &str) -> Value {
     })
 }
 
-struct Unit {
-    node: &'static str,
-    code: String,
-    token: String,
+pub(crate) struct Unit {
+    pub(crate) node: &'static str,
+    pub(crate) code: String,
+    pub(crate) token: String,
 }
 
-async fn units_with_logins(federation: &Federation, node: &'static str, count: usize) -> Vec<Unit> {
+pub(crate) async fn units_with_logins(
+    federation: &Federation,
+    node: &'static str,
+    count: usize,
+) -> Vec<Unit> {
     let state = &federation.node(node).state;
     let units = zhibao_node::registry::sample::sample_units(state.config.division, count, 11)
         .into_iter()
@@ -573,5 +577,60 @@ async fn the_whole_flow_from_units_to_the_national_database() {
             .count()
     );
     let _ = DivisionCode::nation();
+    federation.shutdown().await;
+}
+
+/// R29's short path: a unit stopped all year fills the general section only
+/// (production status `stopped`, 0 hours); every other indicator counts as 0,
+/// so the national rules pass. Stopped with emissions is refused by N017.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unit_stopped_all_year_submits_the_general_section_only() {
+    let federation = Federation::start(&["city-320100"]).await;
+    let api = Api {
+        federation: &federation,
+    };
+    let units = units_with_logins(&federation, "city-320100", 1).await;
+    let unit = &units[0];
+    let stopped_with_emissions = json!({"values": {
+        "output_value": "0", "production_hours": 0, "production_status": "stopped", "cod_emit": "1.5"
+    }});
+    let (status, answer) = api
+        .call(
+            unit.node,
+            "PUT",
+            &path(unit, "/draft"),
+            &unit.token,
+            Some(stopped_with_emissions),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = api
+        .call(unit.node, "POST", &path(unit, "/submit"), &unit.token, None)
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    let rules: Vec<&str> = answer["error"]["details"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["rule"].as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"N017"), "{rules:?}");
+    let general_only = json!({"values": {
+        "output_value": "0", "production_hours": 0, "production_status": "stopped"
+    }});
+    let (status, answer) = api
+        .call(
+            unit.node,
+            "PUT",
+            &path(unit, "/draft"),
+            &unit.token,
+            Some(general_only),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = api
+        .call(unit.node, "POST", &path(unit, "/submit"), &unit.token, None)
+        .await;
+    assert_eq!(status, 200, "{answer}");
     federation.shutdown().await;
 }

@@ -280,6 +280,9 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("POST", report(&own.code, "/check")),
         ("POST", report(&own.code, "/submit")),
         ("GET", report(&own.code, "/versions")),
+        ("GET", report(&own.code, "/versions/1/record.xlsx")),
+        ("GET", report(&own.code, "/template.xlsx")),
+        ("PUT", report(&own.code, "/draft.xlsx")),
         ("GET", "/api/v1/review/queue".to_string()),
         ("POST", review(&own.code, "approve")),
         ("POST", review(&own.code, "return")),
@@ -365,6 +368,17 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         &own.token,
         "GET",
         &report(&own.code, "/versions"),
+        None,
+        200,
+        None,
+    )
+    .await;
+    m.as_user(
+        e,
+        CITY,
+        &own.token,
+        "GET",
+        &report(&own.code, "/template.xlsx"),
         None,
         200,
         None,
@@ -465,6 +479,23 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
             RPT404,
         )
         .await;
+        for (method, tail) in [
+            ("GET", "/template.xlsx"),
+            ("PUT", "/draft.xlsx"),
+            ("GET", "/versions/1/record.xlsx"),
+        ] {
+            m.as_user(
+                who,
+                CITY,
+                &own.token,
+                method,
+                &report(unit, tail),
+                None,
+                404,
+                RPT404,
+            )
+            .await;
+        }
     }
     // The other city's enterprise, on its own node, on the first city's unit.
     let who = "other-city enterprise → unit of another city";
@@ -538,6 +569,7 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         "/api/v1/federation/links".to_string(),
         report(&own.code, ""),
         report(&own.code, "/versions"),
+        report(&own.code, "/template.xlsx"),
         "/api/v1/aggregates".to_string(),
         "/api/v1/progress".to_string(),
         "/api/v1/forms".to_string(),
@@ -545,6 +577,17 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         m.as_user(a, CITY, &city_admin, "GET", &path, None, 200, None)
             .await;
     }
+    m.as_user(
+        a,
+        CITY,
+        &city_admin,
+        "PUT",
+        &report(&own.code, "/draft.xlsx"),
+        None,
+        403,
+        ACC005,
+    )
+    .await;
     let imported = m
         .federation
         .web_client()

@@ -17,11 +17,9 @@
 //! claiming a huge used range does not make us allocate it.
 
 use std::collections::HashMap;
-use std::io::Cursor;
-
-use calamine::{DataRef, Reader, Xlsx};
 
 use crate::division::DivisionCode;
+use crate::spreadsheet::{CheckedWorkbook, SheetError, SheetLimits, SheetRow, WhichSheet};
 
 use super::codes::UnitCode;
 use super::unit::{FieldError, SurveyUnit, UnitField, UnitInput, validate_new_unit};
@@ -138,6 +136,23 @@ pub enum ImportError {
     },
 }
 
+impl From<SheetError> for ImportError {
+    fn from(error: SheetError) -> Self {
+        match error {
+            SheetError::TooLarge { bytes, limit } => ImportError::TooLarge { bytes, limit },
+            SheetError::TooLargeInflated { bytes, limit } => {
+                ImportError::TooLargeInflated { bytes, limit }
+            }
+            SheetError::NotAWorkbook => ImportError::NotASpreadsheet,
+            SheetError::OldExcelFormat => ImportError::OldExcelFormat,
+            SheetError::Unreadable(reason) => ImportError::Unreadable(reason),
+            SheetError::MissingSheet(_) | SheetError::NoWorksheet => ImportError::NoWorksheet,
+            SheetError::TooManyRows { limit } => ImportError::TooManyRows { limit },
+            SheetError::Formula { cell, formula } => ImportError::Formula { cell, formula },
+        }
+    }
+}
+
 /// One problem of one row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RowProblem {
@@ -180,13 +195,6 @@ impl ImportReport {
     }
 }
 
-/// One non-blank row of the sheet: its Excel row number and its cells as text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct SheetRow {
-    row: usize,
-    cells: Vec<String>,
-}
-
 /// The kinds of file we recognise by their first bytes.
 enum FileKind {
     Xlsx,
@@ -227,8 +235,13 @@ pub fn read_units(
     }
     let rows = match detect_kind(bytes)? {
         FileKind::Xlsx => {
-            refuse_zip_bombs(bytes, limits.max_inflated_bytes)?;
-            read_xlsx_rows(bytes, limits.max_rows)?
+            let sheet_limits = SheetLimits {
+                max_bytes: limits.max_bytes,
+                max_rows: limits.max_rows,
+                max_inflated_bytes: limits.max_inflated_bytes,
+                max_columns: MAX_COLUMNS,
+            };
+            CheckedWorkbook::open(bytes, sheet_limits)?.rows(WhichSheet::First)?
         }
         FileKind::Csv => read_csv_rows(bytes, limits.max_rows)?,
     };
@@ -281,118 +294,6 @@ fn read_csv_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<SheetRow>, ImportE
         rows.push(SheetRow { row, cells });
     }
     Ok(rows)
-}
-
-/// `A`, `B`, …, `Z`, `AA`, … for a 0-based column index.
-fn column_letters(mut column: u32) -> String {
-    let mut letters = Vec::new();
-    loop {
-        letters.push(char::from(b'A' + (column % 26) as u8));
-        if column < 26 {
-            break;
-        }
-        column = column / 26 - 1;
-    }
-    letters.iter().rev().collect()
-}
-
-/// Sums the sizes the zip's entries declare, before anything is inflated.
-fn refuse_zip_bombs(bytes: &[u8], limit: u64) -> Result<(), ImportError> {
-    let unreadable = |error: zip::result::ZipError| ImportError::Unreadable(error.to_string());
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let mut total = 0u64;
-    for index in 0..archive.len() {
-        let entry = archive.by_index_raw(index).map_err(unreadable)?;
-        total = total.saturating_add(entry.size());
-    }
-    if total > limit {
-        return Err(ImportError::TooLargeInflated {
-            bytes: total,
-            limit,
-        });
-    }
-    Ok(())
-}
-
-fn read_xlsx_rows(bytes: &[u8], max_rows: usize) -> Result<Vec<SheetRow>, ImportError> {
-    let unreadable = |error: calamine::XlsxError| ImportError::Unreadable(error.to_string());
-    let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let sheet_name = workbook
-        .sheet_names()
-        .first()
-        .cloned()
-        .ok_or(ImportError::NoWorksheet)?;
-    refuse_formulas(&mut workbook, &sheet_name)?;
-
-    let mut reader = workbook
-        .worksheet_cells_reader(&sheet_name)
-        .map_err(unreadable)?;
-    let mut by_row: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
-    while let Some(cell) = reader.next_cell().map_err(unreadable)? {
-        let (row, column) = cell.get_position();
-        if column >= MAX_COLUMNS {
-            continue;
-        }
-        let text = cell_text(cell.get_value());
-        if text.is_empty() {
-            continue;
-        }
-        if !by_row.contains_key(&row) && by_row.len() > max_rows {
-            return Err(ImportError::TooManyRows { limit: max_rows });
-        }
-        let cells = by_row.entry(row).or_default();
-        let column_index = column as usize;
-        if cells.len() <= column_index {
-            cells.resize(column_index + 1, String::new());
-        }
-        cells[column_index] = text;
-    }
-    Ok(by_row
-        .into_iter()
-        .map(|(row, cells)| SheetRow {
-            row: row as usize + 1,
-            cells,
-        })
-        .collect())
-}
-
-fn refuse_formulas<R: std::io::Read + std::io::Seek>(
-    workbook: &mut Xlsx<R>,
-    sheet_name: &str,
-) -> Result<(), ImportError> {
-    let unreadable = |error: calamine::XlsxError| ImportError::Unreadable(error.to_string());
-    let mut reader = workbook
-        .worksheet_cells_reader(sheet_name)
-        .map_err(unreadable)?;
-    while let Some(cell) = reader.next_formula().map_err(unreadable)? {
-        if !cell.get_value().is_empty() {
-            let (row, column) = cell.get_position();
-            return Err(ImportError::Formula {
-                cell: format!("{}{}", column_letters(column), row + 1),
-                formula: cell.get_value().clone(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A cell as the text a user sees. Whole numbers lose Excel's `.0`.
-fn cell_text(value: &DataRef<'_>) -> String {
-    match value {
-        DataRef::Int(number) => number.to_string(),
-        DataRef::Float(number) if number.fract() == 0.0 && number.abs() < 1e15 => {
-            format!("{number:.0}")
-        }
-        DataRef::Float(number) => number.to_string(),
-        DataRef::String(text) => text.trim().to_string(),
-        DataRef::SharedString(text) => text.trim().to_string(),
-        DataRef::Bool(true) => "是".to_string(),
-        DataRef::Bool(false) => "否".to_string(),
-        DataRef::DateTime(date_time) => date_time.to_string(),
-        DataRef::DateTimeIso(text) | DataRef::DurationIso(text) => text.clone(),
-        DataRef::Error(error) => format!("#{error}"),
-        DataRef::Empty => String::new(),
-    }
 }
 
 /// Header words accepted for each field (compared after removing spaces,

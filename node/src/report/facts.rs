@@ -38,7 +38,7 @@ pub fn form_of<'a>(metadata: &'a EffectiveMetadata, form: &str) -> Option<&'a Fo
 }
 
 /// The row form whose columns a form's `rows` use (G103 for G101).
-fn row_form_for<'a>(metadata: &'a EffectiveMetadata, form: &'a Form) -> Option<&'a Form> {
+pub fn row_form_for<'a>(metadata: &'a EffectiveMetadata, form: &'a Form) -> Option<&'a Form> {
     if form.code.as_str() == "G101" {
         metadata
             .forms

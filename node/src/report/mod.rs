@@ -27,6 +27,7 @@ pub mod standards;
 pub mod store;
 #[cfg(test)]
 mod tests;
+pub mod workbook;
 
 use std::collections::BTreeMap;
 

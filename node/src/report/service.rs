@@ -42,6 +42,12 @@ pub enum ReportServiceError {
     /// The action belongs to another level (e.g. feedback at a city node).
     #[error("此操作不属于本级 / not an action of this level: {0}")]
     WrongLevel(&'static str),
+    /// An uploaded template that gives no draft (nothing was stored).
+    #[error(transparent)]
+    Upload(#[from] super::workbook::UploadError),
+    /// A workbook could not be written.
+    #[error(transparent)]
+    Workbook(#[from] super::workbook::WorkbookWriteError),
 }
 
 impl From<ReportStoreError> for ReportServiceError {
@@ -459,4 +465,164 @@ pub async fn annotate(
     }
     let (_, unit) = unit_facts(state, &key.unit)?;
     Ok(crate::review::flow::city_annotate(state, key, &unit, text, by, now).await?)
+}
+
+/// What the unit sees beside a report: its name, and the row form its rows use.
+fn unit_name(state: &NodeState, unit: &str) -> String {
+    UnitCode::parse(unit)
+        .ok()
+        .and_then(|code| state.registry.current_unit(&code).ok().flatten())
+        .map(|current| current.unit.name)
+        .unwrap_or_default()
+}
+
+/// The content a template starts from: the draft, else the latest version.
+fn content_to_prefill(
+    state: &NodeState,
+    key: &ReportKey,
+) -> Result<Option<ReportContent>, ReportServiceError> {
+    if let Some(draft) = state.reports.drafts.get(&key.to_bytes())? {
+        return Ok(Some(draft.content));
+    }
+    let status = state.reports.status.get(&key.to_bytes())?;
+    Ok(match status.and_then(|status| status.latest_version) {
+        Some(number) => state
+            .reports
+            .version(key, number)?
+            .map(|version| version.content),
+        None => None,
+    })
+}
+
+/// The previous period's latest submitted content of the same unit and form.
+fn previous_period_content(
+    state: &NodeState,
+    key: &ReportKey,
+    period: PeriodId,
+) -> Result<Option<ReportContent>, ReportServiceError> {
+    let Some(previous_period) = period.previous() else {
+        return Ok(None);
+    };
+    let previous_key = ReportKey {
+        period: previous_period.to_string(),
+        ..key.clone()
+    };
+    let status = state.reports.status.get(&previous_key.to_bytes())?;
+    Ok(match status.and_then(|status| status.latest_version) {
+        Some(number) => state
+            .reports
+            .version(&previous_key, number)?
+            .map(|version| version.content),
+        None => None,
+    })
+}
+
+fn forms_of_workbook(
+    standards: &super::standards::Standards,
+    key: &ReportKey,
+) -> Result<(crate::metadata::Form, Option<crate::metadata::Form>), ReportServiceError> {
+    let form = form_of(&standards.metadata, &key.form)
+        .ok_or_else(|| ReportServiceError::NotFound(format!("no form {}", key.form)))?
+        .clone();
+    let row_form = super::facts::row_form_for(&standards.metadata, &form).cloned();
+    Ok((form, row_form))
+}
+
+/// The offline-entry template of a report (R37): its indicators, the previous
+/// period's values for reference and what the unit has entered so far.
+pub fn offline_template(
+    state: &NodeState,
+    key: &ReportKey,
+    period: PeriodId,
+) -> Result<Vec<u8>, ReportServiceError> {
+    let standards = state.standards();
+    let (form, row_form) = forms_of_workbook(&standards, key)?;
+    let previous = previous_period_content(state, key, period)?;
+    let current = content_to_prefill(state, key)?;
+    let unit_name = unit_name(state, &key.unit);
+    Ok(super::workbook::write_workbook(
+        &super::workbook::WorkbookContents {
+            key,
+            unit_name: &unit_name,
+            form: &form,
+            row_form: row_form.as_ref(),
+            previous: previous.as_ref(),
+            current: current.as_ref(),
+            record: None,
+        },
+    )?)
+}
+
+/// A submitted version as a read-only workbook: the unit's copy of record (R40).
+pub fn copy_of_record(
+    state: &NodeState,
+    key: &ReportKey,
+    number: u32,
+) -> Result<Vec<u8>, ReportServiceError> {
+    let standards = state.standards();
+    let (form, row_form) = forms_of_workbook(&standards, key)?;
+    let version = state.reports.version(key, number)?.ok_or_else(|| {
+        ReportServiceError::NotFound(format!("没有第 {number} 版 / there is no version {number}"))
+    })?;
+    let unit_name = unit_name(state, &key.unit);
+    Ok(super::workbook::write_workbook(
+        &super::workbook::WorkbookContents {
+            key,
+            unit_name: &unit_name,
+            form: &form,
+            row_form: row_form.as_ref(),
+            previous: None,
+            current: Some(&version.content),
+            record: Some(super::workbook::RecordStamp {
+                version: version.number,
+                submitted_at: crate::metadata::period::beijing_time_text(Timestamp(
+                    version.submitted_at_ms,
+                )),
+                submitted_by: version.submitted_by.clone(),
+                content_hash: version.content_hash.clone(),
+            }),
+        },
+    )?)
+}
+
+/// The unit uploads a filled template: read and checked as a whole (a file
+/// with any wrong cell stores nothing), then saved as the draft exactly like
+/// online entry, and the effective rules run on it. The explanations already
+/// typed online are kept.
+pub async fn save_draft_from_workbook(
+    state: &NodeState,
+    key: &ReportKey,
+    form: &FormCode,
+    period: PeriodId,
+    bytes: &[u8],
+    by: &str,
+    now: Timestamp,
+) -> Result<(Draft, Vec<Finding>), ReportServiceError> {
+    check_window(state, key, form, period, Stage::UnitEntry, now)?;
+    let content = {
+        let standards = state.standards();
+        let (form_definition, row_form) = forms_of_workbook(&standards, key)?;
+        let uploaded =
+            super::workbook::read_workbook(bytes, key, &form_definition, row_form.as_ref())?;
+        let explanations = state
+            .reports
+            .drafts
+            .get(&key.to_bytes())?
+            .map(|draft| draft.content.explanations)
+            .unwrap_or_default();
+        let content = ReportContent {
+            values: uploaded.values.clone(),
+            rows: uploaded.rows.clone(),
+            explanations,
+        };
+        if let Err(problems) = parse_content(&standards.metadata, &form_definition, &content) {
+            return Err(
+                super::workbook::UploadError::Cells(uploaded.place_problems(problems)).into(),
+            );
+        }
+        content
+    };
+    let draft = save_draft(state, key, form, period, content, None, by, now).await?;
+    let findings = run_rules(state, key, form, period, &draft.content)?;
+    Ok((draft, findings))
 }

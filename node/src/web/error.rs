@@ -187,6 +187,8 @@ fn report_status_and_code(
         ReportServiceError::Report(ReportError::BadReturn) => (StatusCode::BAD_REQUEST, "RV004"),
         ReportServiceError::WrongLevel(_) => (StatusCode::FORBIDDEN, "RV005"),
         ReportServiceError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+        ReportServiceError::Upload(_) => (StatusCode::BAD_REQUEST, "RPT008"),
+        ReportServiceError::Workbook(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
     }
 }
 
@@ -220,10 +222,15 @@ fn report_details(error: &crate::report::service::ReportServiceError) -> serde_j
         ReportServiceError::WindowClosed(closed) => serde_json::json!({
             "stage": closed.stage, "window": closed.window, "message_en": closed.message_en()
         }),
+        ReportServiceError::Upload(crate::report::workbook::UploadError::Cells(problems)) => {
+            serde_json::json!({"problems": problems})
+        }
         ReportServiceError::NotFound(_)
         | ReportServiceError::Report(_)
         | ReportServiceError::Store(_)
-        | ReportServiceError::WrongLevel(_) => serde_json::json!({}),
+        | ReportServiceError::WrongLevel(_)
+        | ReportServiceError::Upload(_)
+        | ReportServiceError::Workbook(_) => serde_json::json!({}),
     }
 }
 

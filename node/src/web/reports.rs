@@ -39,6 +39,20 @@ pub fn routes() -> Router<Arc<NodeState>> {
             "/api/v1/reports/{unit}/{form}/{period}/versions",
             get(versions),
         )
+        .route(
+            "/api/v1/reports/{unit}/{form}/{period}/versions/{version}/record.xlsx",
+            get(copy_of_record),
+        )
+        .route(
+            "/api/v1/reports/{unit}/{form}/{period}/template.xlsx",
+            get(offline_template),
+        )
+        .route(
+            "/api/v1/reports/{unit}/{form}/{period}/draft.xlsx",
+            put(upload_workbook).layer(axum::extract::DefaultBodyLimit::max(
+                crate::report::workbook::UPLOAD_LIMITS.max_bytes + 1,
+            )),
+        )
         .route("/api/v1/review/queue", get(queue))
         .route(
             "/api/v1/review/{unit}/{form}/{period}/approve",
@@ -586,4 +600,87 @@ fn optional_json<T: Default + serde::de::DeserializeOwned>(bytes: &[u8]) -> Resu
         field: None,
         message: format!("请求内容无法读取 / the request body cannot be read: {error}"),
     })
+}
+
+/// An `.xlsx` download named after the report.
+pub(crate) fn xlsx_download(bytes: Vec<u8>, file_name: &str) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// File name of a report's workbook; unit codes and periods are ASCII.
+fn workbook_file_name(key: &ReportKey, suffix: &str) -> String {
+    format!("{}-{}-{}{suffix}.xlsx", key.form, key.period, key.unit)
+}
+
+/// # `GET /api/v1/reports/{credit_code}/{form}/{period}/template.xlsx`
+/// The offline-entry template (R37), pre-filled with the draft and the previous period's values.
+async fn offline_template(
+    State(state): State<Arc<NodeState>>,
+    Caller(caller): Caller,
+    Path(path): ReportPath,
+) -> Result<axum::response::Response, ApiError> {
+    let (key, _, period) = key_of(&state, &path)?;
+    check_access(&state, &caller, &key.unit)?;
+    let bytes = service::offline_template(&state, &key, period)?;
+    Ok(xlsx_download(bytes, &workbook_file_name(&key, "")))
+}
+
+/// # `PUT /api/v1/reports/{credit_code}/{form}/{period}/draft.xlsx`
+/// The unit uploads a filled template: the same checks as online; a file with
+/// any wrong cell stores nothing and answers 400 with a problem per cell.
+async fn upload_workbook(
+    State(state): State<Arc<NodeState>>,
+    enterprise: EnterpriseUser,
+    Path(path): ReportPath,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (key, form, period) = key_of(&state, &path)?;
+    require_own_unit(&enterprise, &key.unit)?;
+    let username = enterprise.signed_in.account.username.clone();
+    let (draft, findings) =
+        service::save_draft_from_workbook(&state, &key, &form, period, &body, &username, now())
+            .await?;
+    Ok(Json(serde_json::json!({
+        "revision": draft.revision, "saved_at_ms": draft.saved_at_ms,
+        "values": draft.content.values.len(), "rows": draft.content.rows.len(),
+        "findings": findings_json(&findings),
+    })))
+}
+
+/// # `GET /api/v1/reports/{credit_code}/{form}/{period}/versions/{version}/record.xlsx`
+/// A submitted version as a read-only workbook: the unit's copy of record (R40).
+async fn copy_of_record(
+    State(state): State<Arc<NodeState>>,
+    Caller(caller): Caller,
+    Path((unit, form, period, version)): Path<(String, String, String, String)>,
+) -> Result<axum::response::Response, ApiError> {
+    let (key, _, _) = key_of(&state, &(unit, form, period))?;
+    check_access(&state, &caller, &key.unit)?;
+    let number: u32 = version.parse().map_err(|_| ApiError::BadRequest {
+        field: Some("version".to_string()),
+        message: format!(
+            "version：应为版本号（1、2、3…），而不是 {version} / version: a version number (1, 2, 3…), not {version}"
+        ),
+    })?;
+    let bytes = service::copy_of_record(&state, &key, number)?;
+    Ok(xlsx_download(
+        bytes,
+        &workbook_file_name(&key, &format!("-v{number}")),
+    ))
 }

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use super::i18n::{Lang, catalogue, format_number, format_time};
@@ -28,10 +28,18 @@ use crate::web::error::ApiError;
 
 /// The enterprise pages.
 pub fn routes() -> Router<Arc<NodeState>> {
-    Router::new().route("/home", get(home)).route(
-        "/reports/{unit}/{form}/{period}",
-        get(form_page).post(act_on_report),
-    )
+    Router::new()
+        .route("/home", get(home))
+        .route(
+            "/reports/{unit}/{form}/{period}",
+            get(form_page).post(act_on_report),
+        )
+        .route(
+            "/reports/{unit}/{form}/{period}/upload",
+            post(upload_workbook).layer(axum::extract::DefaultBodyLimit::max(
+                crate::report::workbook::UPLOAD_LIMITS.max_bytes + 64 * 1024,
+            )),
+        )
 }
 
 /// One of the unit's reports on its home page.
@@ -171,6 +179,18 @@ struct IndicatorRow {
 struct GroupView {
     title: String,
     rows: Vec<IndicatorRow>,
+    /// Kept as hidden fields (the values survive a save) but not shown:
+    /// the short path of a unit stopped all year.
+    collapsed: bool,
+}
+
+/// One submitted version, with its copy of record.
+#[derive(Debug)]
+struct VersionLink {
+    number: u32,
+    submitted_at: String,
+    hash_short: String,
+    href: String,
 }
 
 /// The form page.
@@ -185,6 +205,10 @@ struct FormTemplate {
     other_findings: Vec<FindingView>,
     returned_due: Option<String>,
     returned_comments: Vec<String>,
+    template_url: String,
+    upload_problems: Vec<String>,
+    versions: Vec<VersionLink>,
+    stopped_short: bool,
 }
 
 /// A finding in the page language.
@@ -256,6 +280,10 @@ struct Shown<'a> {
     findings: &'a [Finding],
     notice: Option<String>,
     error: Option<String>,
+    /// Every indicator, even when production stopped all year.
+    show_all: bool,
+    /// What was wrong in an uploaded workbook, one line per cell.
+    upload_problems: Vec<String>,
 }
 
 /// Lays out the form page: indicators by section, findings at the fields they concern.
@@ -287,6 +315,14 @@ fn form_template(
     chrome.notice = shown.notice;
     chrome.error = shown.error;
     let previous = previous_values(state, key, period);
+    // A unit stopped all year fills the general section only (R29); any value
+    // it typed before stays in the draft as a hidden field.
+    let stopped_short = !shown.show_all
+        && shown
+            .content
+            .values
+            .get("production_status")
+            .is_some_and(|status| status == "stopped");
     let mut placed = vec![false; shown.findings.len()];
     let mut groups: Vec<GroupView> = Vec::new();
     for indicator in &definition.indicators {
@@ -349,6 +385,7 @@ fn form_template(
             _ => groups.push(GroupView {
                 title,
                 rows: vec![row],
+                collapsed: stopped_short && indicator.group != IndicatorGroup::General,
             }),
         }
     }
@@ -372,7 +409,30 @@ fn form_template(
         .flatten()
         .map(|draft| draft.revision.to_string())
         .unwrap_or_default();
+    let versions = state
+        .reports
+        .versions_of(key)
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .map(|version| VersionLink {
+            number: version.number,
+            submitted_at: format_time(version.submitted_at_ms),
+            hash_short: version.content_hash.chars().take(16).collect(),
+            href: format!(
+                "/api/v1/reports/{}/{}/{}/versions/{}/record.xlsx",
+                key.unit, key.form, key.period, version.number
+            ),
+        })
+        .collect();
     FormTemplate {
+        template_url: format!(
+            "/api/v1/reports/{}/{}/{}/template.xlsx",
+            key.unit, key.form, key.period
+        ),
+        upload_problems: shown.upload_problems,
+        versions,
+        stopped_short,
         chrome,
         action_url: format!("/reports/{}/{}/{}", key.unit, key.form, key.period),
         state: state_label(state, lang, key),
@@ -430,6 +490,8 @@ fn own_report(
 #[derive(Debug, serde::Deserialize)]
 struct FormQuery {
     notice: Option<String>,
+    /// `?all=1`: every indicator, even for a unit stopped all year.
+    all: Option<String>,
 }
 
 /// # `GET /reports/{unit}/{form}/{period}`
@@ -455,6 +517,7 @@ async fn form_page(
         Some("checked") if findings.is_empty() => Some(catalogue.t("form.no_findings")),
         Some("checked") => Some(catalogue.t("form.checked")),
         Some("submitted") => Some(catalogue.t("form.submitted")),
+        Some("uploaded") => Some(catalogue.t("form.uploaded")),
         _ => None,
     }
     .map(str::to_string);
@@ -464,6 +527,8 @@ async fn form_page(
         findings: &findings,
         notice,
         error: None,
+        show_all: query.all.is_some(),
+        upload_problems: Vec::new(),
     };
     render(
         lang,
@@ -558,7 +623,86 @@ async fn act_on_report(
         findings: &findings,
         notice: None,
         error: Some(message_of(&error, lang)),
+        show_all: false,
+        upload_problems: Vec::new(),
     };
     let page = form_template(&state, lang, &who, &key, &definition, period, shown);
     super::render_with_status(lang, StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// The parts of the upload form: the CSRF token and the workbook.
+async fn upload_parts(
+    mut multipart: axum::extract::Multipart,
+) -> Result<(Option<String>, Vec<u8>), ApiError> {
+    let unreadable = |error: axum::extract::multipart::MultipartError| ApiError::BadRequest {
+        field: Some("workbook".to_string()),
+        message: format!("上传的文件无法读取 / the uploaded file cannot be read: {error}"),
+    };
+    let (mut csrf, mut workbook) = (None, Vec::new());
+    while let Some(field) = multipart.next_field().await.map_err(unreadable)? {
+        match field.name() {
+            Some("csrf") => csrf = Some(field.text().await.map_err(unreadable)?),
+            Some("workbook") => workbook = field.bytes().await.map_err(unreadable)?.to_vec(),
+            _ => {}
+        }
+    }
+    Ok((csrf, workbook))
+}
+
+/// # `POST /reports/{unit}/{form}/{period}/upload` (multipart: `csrf`, `workbook`)
+/// Offline entry from the page: the filled template becomes the draft, or
+/// the form shows what is wrong in which cell (nothing saved).
+async fn upload_workbook(
+    State(state): State<Arc<NodeState>>,
+    Page { who, lang }: Page<EnterpriseUser>,
+    Path(path): Path<(String, String, String)>,
+    multipart: axum::extract::Multipart,
+) -> Result<Response, PageError> {
+    let (csrf, workbook) = upload_parts(multipart).await.or_page(lang)?;
+    check_csrf(&who.signed_in, csrf.as_deref()).or_page(lang)?;
+    let (key, form_code, period, definition) = own_report(&state, &who, &path).or_page(lang)?;
+    let page_url = format!("/reports/{}/{}/{}", key.unit, key.form, key.period);
+    let username = who.signed_in.account.username.clone();
+    let now = Timestamp::now_from_system_clock();
+    let refusal = match service::save_draft_from_workbook(
+        &state, &key, &form_code, period, &workbook, &username, now,
+    )
+    .await
+    {
+        Ok(_) => return Ok(super::see_other(&format!("{page_url}?notice=uploaded"))),
+        Err(refusal) => refusal,
+    };
+    let upload_problems = match &refusal {
+        ReportServiceError::Upload(crate::report::workbook::UploadError::Cells(problems)) => {
+            problems
+                .iter()
+                .map(|problem| {
+                    lang.language
+                        .pick(&format!("{} / {}", problem.message_zh, problem.message_en))
+                        .to_string()
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
+    let error = ApiError::Report(refusal);
+    let (status, _) = error.status_and_code();
+    if status.is_server_error() {
+        return Err(PageError::new(lang, error));
+    }
+    let content = match state.reports.drafts.get(&key.to_bytes()).or_page(lang)? {
+        Some(draft) => draft.content,
+        None => latest_content(&state, &key).unwrap_or_default(),
+    };
+    let shown = Shown {
+        content: &content,
+        problems: &[],
+        findings: &[],
+        notice: None,
+        error: Some(message_of(&error, lang)),
+        show_all: false,
+        upload_problems,
+    };
+    let page = form_template(&state, lang, &who, &key, &definition, period, shown);
+    super::render_with_status(lang, StatusCode::BAD_REQUEST, &page)
 }
