@@ -4,6 +4,11 @@
 //!
 //! - every night at 02:30 Beijing time (18:30 UTC): a backup of the store into
 //!   `backups/` next to the data folder, keeping the newest seven.
+//! - every five minutes, and once at start: the deadline tick
+//!   ([`crate::urging::flow::run_deadline_tick`]): reminders before each
+//!   window closes, the close itself, returned reports past their deadline.
+//!   The tick handles everything since the last one it recorded, so a node
+//!   down over a deadline does that deadline's work when it starts.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +85,38 @@ pub async fn start(
         })
     })?;
     scheduler.add(nightly).await?;
+    let weak = Arc::downgrade(state);
+    let deadlines = Job::new_async("0 */5 * * * *", move |_, _| {
+        let weak = weak.clone();
+        Box::pin(async move {
+            if let Some(state) = weak.upgrade() {
+                deadline_tick(&state).await;
+            }
+        })
+    })?;
+    scheduler.add(deadlines).await?;
     scheduler.start().await?;
+    // Catch up at start rather than up to five minutes later.
+    let weak = Arc::downgrade(state);
+    tokio::spawn(async move {
+        if let Some(state) = weak.upgrade() {
+            deadline_tick(&state).await;
+        }
+    });
     Ok(scheduler)
+}
+
+async fn deadline_tick(state: &NodeState) {
+    let now = Timestamp::now_from_system_clock();
+    match crate::urging::flow::run_deadline_tick(state, now).await {
+        Ok(summary) if summary.events > 0 || summary.notices > 0 => {
+            tracing::info!(
+                events = summary.events,
+                notices = summary.notices,
+                "deadline tick"
+            )
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(%error, "deadline tick failed; the next tick catches up"),
+    }
 }

@@ -24,5 +24,6 @@ pub mod rules;
 pub mod spreadsheet;
 pub mod store;
 pub mod tls;
+pub mod urging;
 pub mod verify;
 pub mod web;

@@ -22,3 +22,4 @@ mod reporting;
 mod review_flow;
 mod roles;
 mod standards;
+mod urging;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 33] = [
+const ROUTES: [(&str, &str); 35] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -47,6 +47,8 @@ const ROUTES: [(&str, &str); 33] = [
     ("PUT", "/api/v1/periods/calendar"),
     ("POST", "/api/v1/periods/exceptions"),
     ("POST", "/api/v1/admin/backup"),
+    ("GET", "/api/v1/notices"),
+    ("POST", "/api/v1/urge"),
 ];
 
 /// A concrete URL path for a templated one.

@@ -290,6 +290,8 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("POST", review(&own.code, "annotate")),
         ("GET", "/api/v1/aggregates".to_string()),
         ("GET", "/api/v1/progress".to_string()),
+        ("GET", "/api/v1/notices".to_string()),
+        ("POST", "/api/v1/urge".to_string()),
     ];
     for (method, path) in &signed_in_routes {
         m.cell("anyone", CITY, None, method, path, draft(), 401, ACC000)
@@ -382,6 +384,28 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         None,
         200,
         None,
+    )
+    .await;
+    m.as_user(
+        e,
+        CITY,
+        &own.token,
+        "GET",
+        "/api/v1/notices",
+        None,
+        200,
+        None,
+    )
+    .await;
+    m.as_user(
+        e,
+        CITY,
+        &own.token,
+        "POST",
+        "/api/v1/urge",
+        Some(urge_body()),
+        403,
+        ACC005,
     )
     .await;
     // The other city's unit submits too: one submitted report per city.
@@ -586,6 +610,28 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         None,
         403,
         ACC005,
+    )
+    .await;
+    m.as_user(
+        a,
+        CITY,
+        &city_admin,
+        "GET",
+        "/api/v1/notices",
+        None,
+        200,
+        None,
+    )
+    .await;
+    m.as_user(
+        a,
+        CITY,
+        &city_admin,
+        "POST",
+        "/api/v1/urge",
+        Some(urge_body()),
+        200,
+        None,
     )
     .await;
     let imported = m
@@ -1482,4 +1528,9 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         failures.join("\n")
     );
     federation.shutdown().await;
+}
+
+/// A valid `POST /api/v1/urge` body: every unit that still owes 2025 G101.
+fn urge_body() -> Value {
+    json!({"form": "G101", "period": "2025"})
 }

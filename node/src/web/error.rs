@@ -86,6 +86,9 @@ pub enum ApiError {
     /// A standards release was refused.
     #[error(transparent)]
     Release(#[from] crate::report::releases::ReleaseError),
+    /// Urging was refused.
+    #[error(transparent)]
+    Urge(#[from] crate::urging::flow::UrgeError),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -112,6 +115,12 @@ impl ApiError {
             ApiError::OutsideJurisdiction { .. } => (StatusCode::FORBIDDEN, "ACC009"),
             ApiError::Report(report) => report_status_and_code(report),
             ApiError::Release(release) => release_status_and_code(release),
+            ApiError::Urge(crate::urging::flow::UrgeError::NotFound(_)) => {
+                (StatusCode::NOT_FOUND, "URG404")
+            }
+            ApiError::Urge(crate::urging::flow::UrgeError::Store(_)) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "GEN503")
+            }
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
         }
     }
@@ -135,6 +144,7 @@ impl ApiError {
             ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
             ApiError::Report(report) => report_details(report),
             ApiError::Release(_)
+            | ApiError::Urge(_)
             | ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)

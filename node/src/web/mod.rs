@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod notices;
 pub mod pages;
 pub mod registry;
 pub mod reports;
@@ -38,6 +39,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .merge(standards::routes())
         .merge(standards::admin_routes())
         .merge(totals::routes())
+        .merge(notices::routes())
         .merge(pages::routes())
         .fallback(not_found)
         .with_state(state)
