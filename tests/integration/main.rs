@@ -13,6 +13,7 @@ mod durability;
 mod federation_delivery;
 mod federation_refusals;
 mod federation_tls;
+mod lineage;
 mod node_start;
 mod openapi;
 mod registry;
