@@ -662,3 +662,215 @@ async fn the_export_lists_the_logins_and_hands_out_fresh_initial_passwords_once(
     assert_eq!(status, 403);
     federation.shutdown().await;
 }
+
+/// A browser-like page client: the session cookie, same-origin requests.
+struct Browser<'a> {
+    federation: &'a Federation,
+    cookie: String,
+}
+
+impl Browser<'_> {
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .federation
+            .web_client()
+            .get(format!("{}{path}", self.federation.node(CITY).web_url()))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Posts a form with the page's CSRF token (reqwest follows the 303).
+    async fn post(&self, path: &str, page: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let csrf = between(page, "name=\"csrf\" value=\"", "\"");
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let response = self
+            .federation
+            .web_client()
+            .post(format!("{}{path}", self.federation.node(CITY).web_url()))
+            .header("cookie", &self.cookie)
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form_body(&form))
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+/// `application/x-www-form-urlencoded` (reqwest is built without its form feature).
+fn form_body(fields: &[(&str, &str)]) -> String {
+    let encode = |text: &str| {
+        text.bytes()
+            .map(|byte| match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    char::from(byte).to_string()
+                }
+                other => format!("%{other:02X}"),
+            })
+            .collect::<String>()
+    };
+    fields
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn between(text: &str, start: &str, end: &str) -> String {
+    let from = text
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start} in {text}"))
+        + start.len();
+    let to = text[from..].find(end).unwrap() + from;
+    text[from..to].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_accounts_and_registry_pages_act_through_the_same_services() {
+    let federation = Federation::start(&[CITY]).await;
+    let admin = Browser {
+        federation: &federation,
+        cookie: format!(
+            "zhibao_session={}",
+            federation.token_of(CITY, "admin").await
+        ),
+    };
+    let reviewer = Browser {
+        federation: &federation,
+        cookie: format!(
+            "zhibao_session={}",
+            federation.token_of(CITY, "reviewer").await
+        ),
+    };
+    let (admin_name, _) = initial_login(federation.node(CITY), "admin");
+    let target = "reviewer320100-2";
+
+    // The admin's page lists the node's accounts; the nav offers accounts and registry.
+    let (status, page) = admin.get("/accounts?lang=en").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains(target) && page.contains("href=\"/accounts\""),
+        "{page}"
+    );
+    assert!(page.contains("href=\"/registry\""));
+    // Reset shows the new password once; it logs in and must be changed.
+    let (status, answer) = admin
+        .post(
+            "/accounts",
+            &page,
+            &[("username", target), ("action", "reset")],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let password = between(&answer, "id=\"new-password-value\">", "<");
+    let (status, body) = federation.log_in(CITY, target, &password).await;
+    assert_eq!(
+        (status, &body["must_change_password"]),
+        (200, &serde_json::json!(true))
+    );
+    // Disable, then the login is refused; disabling oneself is refused on the page.
+    let (status, answer) = admin
+        .post(
+            "/accounts",
+            &page,
+            &[("username", target), ("action", "disable")],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("账户已停用"), "{answer}");
+    assert_eq!(federation.log_in(CITY, target, &password).await.0, 403);
+    let (status, answer) = admin
+        .post(
+            "/accounts",
+            &page,
+            &[("username", &admin_name), ("action", "disable")],
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    // Without the CSRF token nothing happens.
+    let forged = federation
+        .web_client()
+        .post(format!("{}/accounts", federation.node(CITY).web_url()))
+        .header("cookie", &admin.cookie)
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form_body(&[("username", target), ("action", "enable")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    assert_eq!(federation.log_in(CITY, target, &password).await.0, 403);
+
+    // A reviewer has no accounts page and no such link, but has the registry.
+    let (status, page) = reviewer.get("/accounts").await;
+    assert_eq!(status, 403, "{page}");
+    let (status, page) = reviewer.get("/review").await;
+    assert_eq!(status, 200);
+    assert!(!page.contains("href=\"/accounts\"") && page.contains("href=\"/registry\""));
+
+    // The registry page searches; the admin confirms a suggested link there.
+    let state = &federation.node(CITY).state;
+    let now = zhibao_node::clock::Timestamp::now_from_system_clock();
+    let old_unit =
+        zhibao_node::registry::sample::sample_units(state.config.division, 1, 5).remove(0);
+    let new_code = testkit::valid_credit_code(&old_unit.county.to_string(), 4242);
+    let new_unit = zhibao_node::registry::SurveyUnit {
+        code: zhibao_node::registry::UnitCode::parse(&new_code).unwrap(),
+        ..old_unit.clone()
+    };
+    for (period, unit) in [("2024", old_unit.clone()), ("2025", new_unit)] {
+        zhibao_node::registry::flow::import_units(
+            state,
+            zhibao_node::registry::PeriodId::parse(period).unwrap(),
+            vec![unit],
+            "test",
+            false,
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    let search: String = old_unit.name.chars().skip(2).take(4).collect();
+    let (status, page) = reviewer
+        .get(&format!("/registry?q={search}&status=active"))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&new_code), "{page}");
+    assert!(
+        !page.contains("/registry/lineage"),
+        "reviewers see no confirm button"
+    );
+    let (status, page) = admin.get("/registry").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("confirm-{new_code}-{}", old_unit.code)),
+        "{page}"
+    );
+    let (status, answer) = admin
+        .post(
+            "/registry/lineage",
+            &page,
+            &[
+                ("current", &new_code),
+                ("previous", old_unit.code.as_str()),
+                ("kind", "renamed"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("id=\"no-suggestions\""), "{answer}");
+    assert_eq!(
+        state
+            .registry
+            .links_to(&zhibao_node::registry::UnitCode::parse(&new_code).unwrap())
+            .unwrap()
+            .len(),
+        1
+    );
+    federation.shutdown().await;
+}
