@@ -14,6 +14,7 @@ mod durability;
 mod federation_delivery;
 mod federation_refusals;
 mod federation_tls;
+mod lineage;
 mod node_start;
 mod offline_entry;
 mod openapi;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 35] = [
+const ROUTES: [(&str, &str); 42] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -49,6 +49,13 @@ const ROUTES: [(&str, &str); 35] = [
     ("POST", "/api/v1/admin/backup"),
     ("GET", "/api/v1/notices"),
     ("POST", "/api/v1/urge"),
+    ("GET", "/api/v1/accounts"),
+    ("GET", "/api/v1/accounts/export.xlsx"),
+    ("POST", "/api/v1/accounts/{username}/reset-password"),
+    ("POST", "/api/v1/accounts/{username}/disable"),
+    ("POST", "/api/v1/accounts/{username}/enable"),
+    ("GET", "/api/v1/registry/lineage/suggestions"),
+    ("POST", "/api/v1/registry/lineage"),
 ];
 
 /// A concrete URL path for a templated one.
@@ -58,6 +65,7 @@ fn concrete(path: &str) -> String {
         .replace("{form}", "G101")
         .replace("{period}", "2025")
         .replace("{version}", "1")
+        .replace("{username}", "reviewer320100-1")
 }
 
 /// The router's fallback answer: 404 with code `GEN404`.

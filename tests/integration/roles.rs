@@ -228,6 +228,8 @@ const ACC009: Option<&str> = Some("ACC009");
 const GEN404: Option<&str> = Some("GEN404");
 const RPT404: Option<&str> = Some("RPT404");
 const RV005: Option<&str> = Some("RV005");
+const ACC404: Option<&str> = Some("ACC404");
+const REG002: Option<&str> = Some("REG002");
 
 /// An import file with the header only: checked, nothing written.
 const EMPTY_IMPORT: &str =
@@ -292,6 +294,22 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("GET", "/api/v1/progress".to_string()),
         ("GET", "/api/v1/notices".to_string()),
         ("POST", "/api/v1/urge".to_string()),
+        ("GET", "/api/v1/accounts".to_string()),
+        ("GET", "/api/v1/accounts/export.xlsx".to_string()),
+        (
+            "POST",
+            "/api/v1/accounts/reviewer320100-3/reset-password".to_string(),
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/reviewer320100-3/disable".to_string(),
+        ),
+        (
+            "POST",
+            "/api/v1/accounts/reviewer320100-3/enable".to_string(),
+        ),
+        ("GET", "/api/v1/registry/lineage/suggestions".to_string()),
+        ("POST", "/api/v1/registry/lineage".to_string()),
     ];
     for (method, path) in &signed_in_routes {
         m.cell("anyone", CITY, None, method, path, draft(), 401, ACC000)
@@ -1401,6 +1419,90 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
                 .await;
             }
         }
+        // Account administration: admins, on the accounts of their own node only.
+        let (status, code) = allowed_if(role == "admin", ACC005);
+        for path in ["/api/v1/accounts", "/api/v1/accounts/export.xlsx"] {
+            m.as_user(who, node, token, "GET", path, None, status, code)
+                .await;
+        }
+        let division = m.federation.node(node).state.config.division.to_string();
+        // reviewer-3 of each node is used by no other cell.
+        let spare = format!("reviewer{division}-3");
+        for action in ["reset-password", "disable", "enable"] {
+            m.as_user(
+                who,
+                node,
+                token,
+                "POST",
+                &format!("/api/v1/accounts/{spare}/{action}"),
+                None,
+                status,
+                code,
+            )
+            .await;
+        }
+        if role == "admin" {
+            // Another node's account, and a unit's login of another city, are not found here.
+            let foreign = if node == NATION {
+                "admin320100"
+            } else {
+                "admin000000"
+            };
+            for target in [foreign, other_city.code.as_str()] {
+                if node == OTHER_CITY && target == other_city.code {
+                    continue;
+                }
+                for action in ["reset-password", "disable", "enable"] {
+                    m.as_user(
+                        who,
+                        node,
+                        token,
+                        "POST",
+                        &format!("/api/v1/accounts/{target}/{action}"),
+                        None,
+                        404,
+                        ACC404,
+                    )
+                    .await;
+                }
+            }
+        }
+        // Lineage: bureau users of a city see suggestions; a city admin confirms.
+        let at_city = node == CITY || node == OTHER_CITY;
+        let (status, code) = match (role, at_city) {
+            ("enterprise", _) => (403, ACC005),
+            (_, true) => (200, None),
+            (_, false) => (403, REG002),
+        };
+        m.as_user(
+            who,
+            node,
+            token,
+            "GET",
+            "/api/v1/registry/lineage/suggestions",
+            None,
+            status,
+            code,
+        )
+        .await;
+        let link = json!({"current": own.code, "previous": same_city.code, "kind": "merged"});
+        let (status, code) = match (role, node) {
+            ("admin", CITY) => (200, None),
+            ("admin", OTHER_CITY) => (404, GEN404),
+            ("admin", _) => (403, REG002),
+            _ => (403, ACC005),
+        };
+        m.as_user(
+            who,
+            node,
+            token,
+            "POST",
+            "/api/v1/registry/lineage",
+            Some(link),
+            status,
+            code,
+        )
+        .await;
         if role != "reviewer" {
             for action in REVIEW_ACTIONS {
                 m.as_user(

@@ -12,6 +12,9 @@
 //! This module is plain functions over values and time; `store.rs` keeps the
 //! trees; the web layer's extractors decide who is calling.
 
+pub mod admin;
+pub mod export;
+pub mod service;
 pub mod store;
 #[cfg(test)]
 mod tests;
@@ -91,6 +94,9 @@ pub struct Account {
     pub locked_until_ms: Option<i64>,
     /// When it was made (ms).
     pub created_at_ms: i64,
+    /// The last successful login (ms); absent on accounts stored before it was kept.
+    #[serde(default)]
+    pub last_login_ms: Option<i64>,
 }
 
 /// Why a login or password change failed. Messages are for people.
@@ -220,6 +226,7 @@ pub fn decide_login(
     if password_matched {
         account.failed_logins = 0;
         account.locked_until_ms = None;
+        account.last_login_ms = Some(now.0);
         return (account, Ok(()));
     }
     account.failed_logins += 1;

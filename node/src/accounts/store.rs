@@ -31,6 +31,25 @@ pub struct AccountEvent {
     pub subject: String,
 }
 
+impl AccountEvent {
+    /// An event of `by` doing `action` to `subject` at `now`.
+    pub fn new(by: &str, action: &str, subject: &str, now: Timestamp) -> AccountEvent {
+        AccountEvent {
+            at_ms: now.0,
+            by: by.to_string(),
+            action: action.to_string(),
+            subject: subject.to_string(),
+        }
+    }
+}
+
+/// A fresh key of `account_event_by_time`: the time, then 8 random bytes (two events in one millisecond).
+pub fn event_key(now: Timestamp) -> Vec<u8> {
+    let mut key = now.0.to_be_bytes().to_vec();
+    key.extend_from_slice(&rand::random::<[u8; 8]>());
+    key
+}
+
 impl Record for AccountEvent {
     const FORMAT_VERSION: u8 = 1;
 }
@@ -73,17 +92,22 @@ impl AccountTrees {
         subject: &str,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut key = now.0.to_be_bytes().to_vec();
-        key.extend_from_slice(&rand::random::<[u8; 8]>());
         self.events.insert(
-            &key,
-            &AccountEvent {
-                at_ms: now.0,
-                by: by.to_string(),
-                action: action.to_string(),
-                subject: subject.to_string(),
-            },
+            &event_key(now),
+            &AccountEvent::new(by, action, subject, now),
         )
+    }
+
+    /// The keys of every session of `username` (to end them all).
+    pub fn session_keys_of(&self, username: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys = Vec::new();
+        for entry in self.sessions.scan_prefix(&[]) {
+            let (key, session) = entry?;
+            if session.username == username {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
     }
 
     /// Creates an account with a random initial password (blocking: hashes).
@@ -113,6 +137,7 @@ impl AccountTrees {
             failed_logins: 0,
             locked_until_ms: None,
             created_at_ms: now.0,
+            last_login_ms: None,
         };
         if !self
             .accounts

@@ -10,6 +10,7 @@ fn account() -> Account {
         failed_logins: 0,
         locked_until_ms: None,
         created_at_ms: 0,
+        last_login_ms: None,
     }
 }
 

@@ -1,15 +1,22 @@
 //! Registry changes as one commit: the units, their enterprise accounts (R4)
 //! and the registry-change messages to the parent node (so upper levels know
 //! the population they expect reports from) are written in one transaction.
+//! Lineage (R28) over the node's state: suggestions within a jurisdiction, and
+//! a confirmed link written with its audit entry in one transaction.
 
 use zhibao_federation_protocol::NodeIdentity;
 use zhibao_federation_protocol::messages::{RegistryChange, RegistryChangeKind, UnitOnTheWire};
 
+use super::codes::UnitCode;
+use super::lineage::{
+    LineageError, LineageLink, LinkKind, LinkReason, confirm_link, suggest_links,
+};
 use super::period::PeriodId;
-use super::store::{PutSummary, RegistryStoreError};
+use super::store::{PutSummary, RegistryStoreError, UnitFilter};
 use super::unit::SurveyUnit;
 use crate::accounts::{Account, Role};
 use crate::clock::Timestamp;
+use crate::division::DivisionCode;
 use crate::federation::outbound::{self, OutgoingMessage};
 use crate::node::NodeState;
 use crate::store::{StoreError, TxError, TxFailure};
@@ -147,6 +154,7 @@ pub async fn import_units(
                         failed_logins: 0,
                         locked_until_ms: None,
                         created_at_ms: now.0,
+                        last_login_ms: None,
                     };
                     tx.insert(&accounts.accounts, username.as_bytes(), &account)?;
                 }
@@ -213,4 +221,206 @@ pub fn unit_from_the_wire(wire: &UnitOnTheWire) -> Result<SurveyUnit, String> {
         group_company: None,
         status: UnitStatus::Active,
     })
+}
+
+/// Why a lineage action (R28) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum LineageServiceError {
+    /// A malformed or missing field of the request.
+    #[error("{message}")]
+    BadField {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// A unit that is not in this node's registry within the caller's jurisdiction.
+    #[error("名录库中没有单位 {0} / no unit {0} in the registry")]
+    UnitNotFound(String),
+    /// Lineage is kept by the city that keeps the registry.
+    #[error("单位沿革由市级确认 / unit lineage is confirmed at city nodes")]
+    NotThisLevel,
+    /// The link itself was refused (a cycle, a self-link).
+    #[error(transparent)]
+    Refused(#[from] LineageError),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<RegistryStoreError> for LineageServiceError {
+    fn from(error: RegistryStoreError) -> Self {
+        match error {
+            RegistryStoreError::Store(store) => LineageServiceError::Store(store),
+            RegistryStoreError::Lineage(refused) => LineageServiceError::Refused(refused),
+            // why: the read paths used here only fail in the store; anything else is reported as a store failure with its text
+            other => LineageServiceError::Store(StoreError::Engine(other.to_string())),
+        }
+    }
+}
+
+/// A suggested link as bureau users see it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SuggestionView {
+    /// The previous period's unit.
+    pub previous: String,
+    /// Its name then.
+    pub previous_name: String,
+    /// This period's unit.
+    pub current: String,
+    /// Its name now.
+    pub current_name: String,
+    /// Why they look like one organisation.
+    pub reason: LinkReason,
+    /// Confidence, 0–1.
+    pub score: f64,
+}
+
+fn city_only(state: &NodeState) -> Result<(), LineageServiceError> {
+    if state.config.level() == zhibao_federation_protocol::NodeLevel::City {
+        Ok(())
+    } else {
+        Err(LineageServiceError::NotThisLevel)
+    }
+}
+
+/// Suggested links between `period`'s units within `within` and the previous
+/// period's units that are gone, leaving out units already linked; highest score first.
+pub fn lineage_suggestions(
+    state: &NodeState,
+    period: PeriodId,
+    within: DivisionCode,
+) -> Result<Vec<SuggestionView>, LineageServiceError> {
+    city_only(state)?;
+    let Some(previous_period) = period.previous() else {
+        return Ok(Vec::new());
+    };
+    let filter = UnitFilter::within(within);
+    let units_of = |period| -> Result<Vec<SurveyUnit>, LineageServiceError> {
+        Ok(state
+            .registry
+            .list(period, Some(&filter))?
+            .into_iter()
+            .map(|entry| entry.unit)
+            .collect())
+    };
+    let previous_units = units_of(previous_period)?;
+    let current_units = units_of(period)?;
+    let links = state.registry.links()?;
+    let linked = |code: &UnitCode| {
+        links
+            .iter()
+            .any(|link| &link.current == code || &link.previous == code)
+    };
+    let name_in = |units: &[SurveyUnit], code: &UnitCode| {
+        units
+            .iter()
+            .find(|unit| &unit.code == code)
+            .map(|unit| unit.name.clone())
+            .unwrap_or_default()
+    };
+    Ok(suggest_links(&previous_units, &current_units)
+        .into_iter()
+        .filter(|suggestion| !linked(&suggestion.current) && !linked(&suggestion.previous))
+        .map(|suggestion| SuggestionView {
+            previous_name: name_in(&previous_units, &suggestion.previous),
+            current_name: name_in(&current_units, &suggestion.current),
+            previous: suggestion.previous.as_str().to_string(),
+            current: suggestion.current.as_str().to_string(),
+            reason: suggestion.reason,
+            score: suggestion.score,
+        })
+        .collect())
+}
+
+/// A link kind from its API word.
+pub fn parse_link_kind(word: &str) -> Option<LinkKind> {
+    match word.trim() {
+        "renamed" => Some(LinkKind::Renamed),
+        "recoded" => Some(LinkKind::Recoded),
+        "merged" => Some(LinkKind::Merged),
+        "split" => Some(LinkKind::Split),
+        _ => None,
+    }
+}
+
+/// A unit code of the request that names a unit of this node's registry within `within`.
+fn registered_unit(
+    state: &NodeState,
+    field: &'static str,
+    text: Option<&str>,
+    within: DivisionCode,
+) -> Result<UnitCode, LineageServiceError> {
+    let text = text
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| LineageServiceError::BadField {
+            field,
+            message: format!("缺少 {field} / {field} is missing"),
+        })?;
+    let code = UnitCode::parse(text).map_err(|error| LineageServiceError::BadField {
+        field,
+        message: format!("{field}: {error}"),
+    })?;
+    match state.registry.current_unit(&code)? {
+        Some(current) if within.contains(current.unit.county) => Ok(code),
+        // Someone else's unit is "not found": its existence is not the caller's to learn.
+        Some(_) | None => Err(LineageServiceError::UnitNotFound(code.as_str().to_string())),
+    }
+}
+
+/// Confirms that `current` continues `previous` (R28): both must be units of
+/// this node's registry within `within`; the link and its audit entry are one
+/// transaction, durable before this returns.
+#[allow(clippy::too_many_arguments)] // why: the three request fields as sent (each checked here, naming the field), the scope, who and when
+pub async fn confirm_lineage(
+    state: &NodeState,
+    current: Option<&str>,
+    previous: Option<&str>,
+    kind: Option<&str>,
+    within: DivisionCode,
+    by: &str,
+    now: Timestamp,
+) -> Result<LineageLink, LineageServiceError> {
+    city_only(state)?;
+    let kind_word = kind.unwrap_or_default();
+    let kind = parse_link_kind(kind_word).ok_or_else(|| LineageServiceError::BadField {
+        field: "kind",
+        message: format!(
+            "“{kind_word}”不是沿革类型 / '{kind_word}' is not a link kind: renamed, recoded, merged, split"
+        ),
+    })?;
+    let current = registered_unit(state, "current", current, within)?;
+    let previous = registered_unit(state, "previous", previous, within)?;
+    let existing = state.registry.links()?;
+    let link = confirm_link(&existing, previous, current, kind, by, now)?;
+    let subject = format!(
+        "{} → {} ({})",
+        link.previous,
+        link.current,
+        serde_json::to_value(link.kind)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default()
+    );
+    state.store.transaction(
+        &[state.registry.link_tree_handle(), &state.audit.entries],
+        |tx| {
+            state.registry.put_link_in(tx, &link)?;
+            crate::audit::append(
+                tx,
+                &state.audit,
+                &crate::audit::AuditEvent {
+                    actor: by,
+                    action: "registry.lineage_confirm",
+                    subject: subject.clone(),
+                    content_hash: None,
+                },
+                now,
+            )?;
+            Ok::<(), TxError<LineageServiceError>>(())
+        },
+    )?;
+    state.store.commit_durable().await?;
+    Ok(link)
 }

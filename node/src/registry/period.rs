@@ -66,6 +66,21 @@ impl PeriodId {
         (self.quarter != 0).then_some(self.quarter)
     }
 
+    /// The period before: last year for a year, the quarter before for a quarter
+    /// (2026Q1 → 2025Q4); `None` before 2000.
+    pub fn previous(self) -> Option<PeriodId> {
+        match self.quarter {
+            0 => PeriodId::year(self.year.checked_sub(1)?).ok(),
+            1 => PeriodId::year(self.year.checked_sub(1)?)
+                .ok()
+                .map(|year| PeriodId { quarter: 4, ..year }),
+            quarter => Some(PeriodId {
+                quarter: quarter - 1,
+                ..self
+            }),
+        }
+    }
+
     /// Fixed-width key bytes that sort like the periods: `2026` → `20260`, `2026Q3` → `20263`.
     pub fn key_bytes(self) -> [u8; 5] {
         let mut bytes = [b'0'; 5];

@@ -124,6 +124,16 @@ impl UnitFilter {
     }
 }
 
+/// True when a unit's name, code or address contains `text` (case-insensitive;
+/// blank text matches every unit): the search of the registry page.
+pub fn matches_search(unit: &SurveyUnit, text: &str) -> bool {
+    let wanted = text.trim().to_lowercase();
+    wanted.is_empty()
+        || unit.name.to_lowercase().contains(&wanted)
+        || unit.code.as_str().to_lowercase().contains(&wanted)
+        || unit.address.to_lowercase().contains(&wanted)
+}
+
 /// Counts of a period's registry within a division.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RegistryCounts {
@@ -425,6 +435,21 @@ impl RegistryStore {
         }
         self.links.insert(&link_key(&link), &link)?;
         Ok(())
+    }
+
+    /// The tree a caller's transaction must include to call [`RegistryStore::put_link_in`].
+    pub fn link_tree_handle(&self) -> &dyn crate::store::TreeHandle {
+        &self.links
+    }
+
+    /// Stores a confirmed link inside a caller's transaction (with its audit
+    /// entry). The caller has checked it with `confirm_link` against the links.
+    pub fn put_link_in(
+        &self,
+        transaction: &crate::store::Transaction<'_>,
+        link: &LineageLink,
+    ) -> Result<(), crate::store::TxFailure> {
+        transaction.insert(&self.links, &link_key(link), link)
     }
 
     /// Every confirmed link.

@@ -170,6 +170,36 @@ fn values_of_report(
     }
 }
 
+/// The previous period's values for `prev`: the unit's own report, or — when
+/// a confirmed lineage link (R28) says it continues other units (a rename, a
+/// new code, a merger) — the report of the newest predecessor that has one.
+fn previous_values(
+    state: &NodeState,
+    key: &ReportKey,
+    previous_period: PeriodId,
+    history: History,
+) -> Option<crate::metadata::ReportValues> {
+    let predecessors = UnitCode::parse(&key.unit)
+        .ok()
+        .and_then(|code| state.registry.history_chain(&code).ok())
+        .unwrap_or_default();
+    std::iter::once(key.unit.clone())
+        .chain(
+            predecessors
+                .into_iter()
+                .skip(1)
+                .map(|code| code.as_str().to_string()),
+        )
+        .find_map(|unit| {
+            let previous_key = ReportKey {
+                unit,
+                period: previous_period.to_string(),
+                ..key.clone()
+            };
+            values_of_report(state, &previous_key, history)
+        })
+}
+
 /// Runs the effective rules of the form on `content` (a unit's draft or a city's version).
 pub fn run_rules(
     state: &NodeState,
@@ -203,13 +233,9 @@ fn run_rules_with(
             .map(|(facts, _)| facts)
             .unwrap_or_default(),
     };
-    let previous = period.previous().and_then(|previous_period| {
-        let previous_key = ReportKey {
-            period: previous_period.to_string(),
-            ..key.clone()
-        };
-        values_of_report(state, &previous_key, history)
-    });
+    let previous = period
+        .previous()
+        .and_then(|previous_period| previous_values(state, key, previous_period, history));
     let quarters = if form.as_str() == "G101" {
         period
             .quarters_of_year()

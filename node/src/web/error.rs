@@ -89,6 +89,12 @@ pub enum ApiError {
     /// Urging was refused.
     #[error(transparent)]
     Urge(#[from] crate::urging::flow::UrgeError),
+    /// Account administration refused or failed.
+    #[error(transparent)]
+    AccountAdmin(#[from] crate::accounts::service::AccountServiceError),
+    /// A registry action (lineage) refused or failed.
+    #[error(transparent)]
+    Lineage(#[from] crate::registry::flow::LineageServiceError),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -122,6 +128,8 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "GEN503")
             }
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
+            ApiError::AccountAdmin(admin) => account_admin_status_and_code(admin),
+            ApiError::Lineage(lineage) => lineage_status_and_code(lineage),
         }
     }
 
@@ -143,8 +151,10 @@ impl ApiError {
             ApiError::Forbidden { needed } => serde_json::json!({"needed": needed}),
             ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
             ApiError::Report(report) => report_details(report),
+            ApiError::Lineage(lineage) => lineage_details(lineage),
             ApiError::Release(_)
             | ApiError::Urge(_)
+            | ApiError::AccountAdmin(_)
             | ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)
@@ -253,6 +263,60 @@ fn account_status_and_code(error: &crate::accounts::AccountError) -> (StatusCode
         AccountError::WeakPassword { .. } => (StatusCode::BAD_REQUEST, "ACC006"),
         AccountError::UsernameTaken(_) => (StatusCode::CONFLICT, "ACC008"),
         AccountError::Hashing(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
+    }
+}
+
+fn account_admin_status_and_code(
+    error: &crate::accounts::service::AccountServiceError,
+) -> (StatusCode, &'static str) {
+    use crate::accounts::admin::AccountAdminError;
+    use crate::accounts::service::AccountServiceError;
+    match error {
+        AccountServiceError::Admin(AccountAdminError::NotFound(_)) => {
+            (StatusCode::NOT_FOUND, "ACC404")
+        }
+        AccountServiceError::Admin(AccountAdminError::CannotDisableSelf) => {
+            (StatusCode::CONFLICT, "ACC010")
+        }
+        AccountServiceError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+        AccountServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
+    }
+}
+
+fn lineage_status_and_code(
+    error: &crate::registry::flow::LineageServiceError,
+) -> (StatusCode, &'static str) {
+    use crate::registry::flow::LineageServiceError;
+    use crate::registry::lineage::LineageError;
+    match error {
+        LineageServiceError::BadField { .. } => (StatusCode::BAD_REQUEST, "GEN400"),
+        LineageServiceError::UnitNotFound(_) => (StatusCode::NOT_FOUND, "GEN404"),
+        LineageServiceError::NotThisLevel => (StatusCode::FORBIDDEN, "REG002"),
+        LineageServiceError::Refused(LineageError::Cycle { .. }) => {
+            (StatusCode::CONFLICT, "REG001")
+        }
+        LineageServiceError::Refused(
+            LineageError::SameUnit(_) | LineageError::MissingConfirmedBy,
+        ) => (StatusCode::BAD_REQUEST, "GEN400"),
+        LineageServiceError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+    }
+}
+
+fn lineage_details(error: &crate::registry::flow::LineageServiceError) -> serde_json::Value {
+    use crate::registry::flow::LineageServiceError;
+    use crate::registry::lineage::LineageError;
+    match error {
+        LineageServiceError::BadField { field, .. } => serde_json::json!({"field": field}),
+        LineageServiceError::Refused(LineageError::SameUnit(_)) => {
+            serde_json::json!({"field": "previous"})
+        }
+        LineageServiceError::Refused(LineageError::Cycle { previous, current }) => {
+            serde_json::json!({"previous": previous.as_str(), "current": current.as_str()})
+        }
+        LineageServiceError::Refused(LineageError::MissingConfirmedBy)
+        | LineageServiceError::UnitNotFound(_)
+        | LineageServiceError::NotThisLevel
+        | LineageServiceError::Store(_) => serde_json::json!({}),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Handlers are thin: extract, call one function, map the result.
 //! [`app`] is a plain function so tests can drive it with `oneshot`.
 
+pub mod accounts;
 pub mod auth;
 pub mod error;
 pub mod notices;
@@ -34,6 +35,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .route("/api/v1/federation/links", get(federation_links))
         .route("/api/v1/admin/backup", axum::routing::post(back_up))
         .merge(session::routes())
+        .merge(accounts::routes())
         .merge(registry::routes())
         .merge(reports::routes())
         .merge(standards::routes())

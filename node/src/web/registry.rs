@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use super::auth::{Admin, Caller};
+use super::auth::{Admin, BureauUser, Caller};
 use super::error::ApiError;
 use crate::accounts::Role;
 use crate::clock::Timestamp;
@@ -29,6 +29,11 @@ pub fn routes() -> Router<Arc<NodeState>> {
             )),
         )
         .route("/api/v1/units/{code}", get(one_unit))
+        .route(
+            "/api/v1/registry/lineage/suggestions",
+            get(lineage_suggestions),
+        )
+        .route("/api/v1/registry/lineage", post(confirm_lineage))
 }
 
 /// The annual period being reported at this node (one source: the node's
@@ -40,7 +45,7 @@ pub fn current_annual_period(state: &NodeState) -> Result<PeriodId, ApiError> {
 }
 
 /// The divisions a caller may see: the node's jurisdiction, a county user's county.
-fn caller_scope(state: &NodeState, role: &Role) -> Result<DivisionCode, ApiError> {
+pub fn caller_scope(state: &NodeState, role: &Role) -> Result<DivisionCode, ApiError> {
     match role {
         Role::Admin | Role::Reviewer => Ok(state.config.division),
         Role::County { county } => Ok(*county),
@@ -117,7 +122,7 @@ fn bad_query(field: &str, message: String) -> ApiError {
     }
 }
 
-fn parse_period(state: &NodeState, text: Option<&str>) -> Result<PeriodId, ApiError> {
+pub fn parse_period(state: &NodeState, text: Option<&str>) -> Result<PeriodId, ApiError> {
     match text {
         None => current_annual_period(state),
         Some(text) => PeriodId::parse(text).map_err(|error| bad_query("period", error.to_string())),
@@ -273,4 +278,61 @@ async fn import_units(
         "replaced": outcome.as_ref().map(|outcome| outcome.summary.replaced),
         "new_logins": outcome.map(|outcome| outcome.new_logins).unwrap_or_default(),
     })))
+}
+
+/// Query of `GET /api/v1/registry/lineage/suggestions`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestionQuery {
+    period: Option<String>,
+}
+
+/// # `GET /api/v1/registry/lineage/suggestions?period=`
+/// Bureau users of a city node: suggested links between this period's new
+/// units and the previous period's units that are gone, not yet linked, with
+/// the reason and score (R28).
+async fn lineage_suggestions(
+    State(state): State<Arc<NodeState>>,
+    BureauUser(caller): BureauUser,
+    super::ApiQuery(query): super::ApiQuery<SuggestionQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let scope = caller_scope(&state, &caller.account.role)?;
+    let period = parse_period(&state, query.period.as_deref())?;
+    let suggestions = crate::registry::flow::lineage_suggestions(&state, period, scope)?;
+    Ok(Json(serde_json::json!({
+        "period": period.to_string(),
+        "previous_period": period.previous().map(|previous| previous.to_string()),
+        "suggestions": suggestions,
+    })))
+}
+
+/// `POST /api/v1/registry/lineage` body. Fields are read as text so a refusal names the field.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    current: Option<String>,
+    previous: Option<String>,
+    kind: Option<String>,
+}
+
+/// # `POST /api/v1/registry/lineage`
+/// A city admin confirms that unit `current` continues `previous`
+/// (`kind`: renamed, recoded, merged, split); stored durably with an audit entry.
+async fn confirm_lineage(
+    State(state): State<Arc<NodeState>>,
+    Admin(admin): Admin,
+    super::ApiJson(request): super::ApiJson<LinkRequest>,
+) -> Result<Json<crate::registry::lineage::LineageLink>, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    let link = crate::registry::flow::confirm_lineage(
+        &state,
+        request.current.as_deref(),
+        request.previous.as_deref(),
+        request.kind.as_deref(),
+        state.config.division,
+        &admin.account.username,
+        now,
+    )
+    .await?;
+    Ok(Json(link))
 }

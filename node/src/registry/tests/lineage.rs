@@ -240,3 +240,44 @@ fn suggestions_scale_to_a_city_registry() {
 fn org_code_with_body(body: &str) -> String {
     format!("{body}{}", org_code_check_character(body).unwrap())
 }
+
+#[test]
+fn the_previous_period_of_a_year_and_of_a_quarter() {
+    let cases = [
+        ("2026", Some("2025")),
+        ("2026Q3", Some("2026Q2")),
+        ("2026Q1", Some("2025Q4")),
+        ("2000", None),
+        ("2000Q1", None),
+    ];
+    for (period, expected) in cases {
+        assert_eq!(
+            PeriodId::parse(period)
+                .unwrap()
+                .previous()
+                .map(|previous| previous.to_string()),
+            expected.map(str::to_string),
+            "{period}"
+        );
+    }
+}
+
+#[test]
+fn the_registry_search_looks_at_name_code_and_address() {
+    let code_text = credit_code_for("320102", "MA1MXXXX9");
+    let searched = unit(&code_text, "南京示例化工有限公司", "玄武区中山路1号");
+    for (text, expected) in [
+        ("", true),
+        ("示例化工", true),
+        (&code_text[..10], true),
+        (&code_text.to_lowercase(), true),
+        ("中山路", true),
+        ("苏州", false),
+    ] {
+        assert_eq!(
+            crate::registry::store::matches_search(&searched, text),
+            expected,
+            "{text}"
+        );
+    }
+}

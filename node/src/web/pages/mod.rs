@@ -10,8 +10,10 @@
 //! the same-origin check of [`super::auth`].
 
 pub mod account;
+pub mod accounts;
 pub mod federation;
 pub mod i18n;
+pub mod registry;
 pub mod reporting;
 pub mod review;
 
@@ -39,6 +41,8 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(reporting::routes())
         .merge(review::routes())
         .merge(federation::routes())
+        .merge(accounts::routes())
+        .merge(registry::routes())
 }
 
 /// # `GET /static/zhibao.css`
@@ -290,9 +294,13 @@ impl Chrome {
         ));
         let mut links: Vec<(&'static str, &'static str)> = match role {
             Role::Enterprise { .. } => vec![("/home", "nav.home")],
-            Role::Reviewer => vec![("/review", "nav.review")],
-            Role::Admin => vec![("/federation", "nav.federation")],
-            Role::County { .. } => Vec::new(),
+            Role::Reviewer => vec![("/review", "nav.review"), ("/registry", "nav.registry")],
+            Role::Admin => vec![
+                ("/federation", "nav.federation"),
+                ("/accounts", "nav.accounts"),
+                ("/registry", "nav.registry"),
+            ],
+            Role::County { .. } => vec![("/registry", "nav.registry")],
         };
         links.push(("/password", "nav.password"));
         chrome.nav = links
@@ -342,6 +350,6 @@ pub fn home_of(role: &Role) -> &'static str {
         Role::Enterprise { .. } => "/home",
         Role::Reviewer => "/review",
         Role::Admin => "/federation",
-        Role::County { .. } => "/password",
+        Role::County { .. } => "/registry",
     }
 }
