@@ -40,6 +40,8 @@ pub struct NodeState {
     pub metadata: crate::metadata::store::MetadataStore,
     /// Totals of accepted data.
     pub aggregates: crate::aggregate::AggregateTrees,
+    /// Published snapshots of the totals.
+    pub publications: crate::aggregate::publication::PublicationTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -314,6 +316,7 @@ pub async fn start(
     let audit = crate::audit::AuditLog::open(&store)?;
     let registry = crate::registry::store::RegistryStore::open(&store)?;
     let aggregates = crate::aggregate::AggregateTrees::open(&store)?;
+    let publications = crate::aggregate::publication::PublicationTrees::open(&store)?;
     let metadata = crate::metadata::store::MetadataStore::open(&store)?;
     let standards = crate::report::standards::Standards::load_for(&config, &metadata, now)
         .map_err(|error| StartError::Accounts(format!("standards: {error}")))?;
@@ -331,7 +334,7 @@ pub async fn start(
         standards: std::sync::RwLock::new(Arc::new(standards)),
         metadata,
         aggregates,
-
+        publications,
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),
     });

@@ -20,3 +20,4 @@ mod reporting;
 mod review_flow;
 mod roles;
 mod standards;
+mod totals;

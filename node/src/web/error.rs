@@ -86,6 +86,9 @@ pub enum ApiError {
     /// A standards release was refused.
     #[error(transparent)]
     Release(#[from] crate::report::releases::ReleaseError),
+    /// A publication was refused.
+    #[error(transparent)]
+    Publication(#[from] crate::aggregate::publication::PublicationError),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -113,6 +116,7 @@ impl ApiError {
             ApiError::Report(report) => report_status_and_code(report),
             ApiError::Release(release) => release_status_and_code(release),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
+            ApiError::Publication(publication) => publication_status_and_code(publication),
         }
     }
 
@@ -134,7 +138,11 @@ impl ApiError {
             ApiError::Forbidden { needed } => serde_json::json!({"needed": needed}),
             ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
             ApiError::Report(report) => report_details(report),
+            ApiError::Publication(
+                crate::aggregate::publication::PublicationError::NothingAccepted { form, period },
+            ) => serde_json::json!({"form": form, "period": period}),
             ApiError::Release(_)
+            | ApiError::Publication(_)
             | ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)
@@ -158,6 +166,16 @@ fn release_status_and_code(
         ReleaseError::NotOurs { .. } => (StatusCode::FORBIDDEN, "MD002"),
         ReleaseError::StaleVersion { .. } => (StatusCode::CONFLICT, "MD003"),
         ReleaseError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+    }
+}
+
+fn publication_status_and_code(
+    error: &crate::aggregate::publication::PublicationError,
+) -> (StatusCode, &'static str) {
+    use crate::aggregate::publication::PublicationError;
+    match error {
+        PublicationError::NothingAccepted { .. } => (StatusCode::CONFLICT, "PUB001"),
+        PublicationError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
     }
 }
 

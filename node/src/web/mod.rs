@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod pages;
 pub mod registry;
 pub mod reports;

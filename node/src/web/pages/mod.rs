@@ -10,8 +10,10 @@
 //! the same-origin check of [`super::auth`].
 
 pub mod account;
+pub mod dashboard;
 pub mod federation;
 pub mod i18n;
+pub mod public;
 pub mod reporting;
 pub mod review;
 
@@ -39,6 +41,8 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(reporting::routes())
         .merge(review::routes())
         .merge(federation::routes())
+        .merge(dashboard::routes())
+        .merge(public::routes())
 }
 
 /// # `GET /static/zhibao.css`
@@ -290,9 +294,17 @@ impl Chrome {
         ));
         let mut links: Vec<(&'static str, &'static str)> = match role {
             Role::Enterprise { .. } => vec![("/home", "nav.home")],
-            Role::Reviewer => vec![("/review", "nav.review")],
-            Role::Admin => vec![("/federation", "nav.federation")],
-            Role::County { .. } => Vec::new(),
+            Role::Reviewer => vec![
+                ("/review", "nav.review"),
+                ("/progress", "nav.progress"),
+                ("/totals", "nav.totals"),
+            ],
+            Role::Admin => vec![
+                ("/federation", "nav.federation"),
+                ("/progress", "nav.progress"),
+                ("/totals", "nav.totals"),
+            ],
+            Role::County { .. } => vec![("/progress", "nav.progress"), ("/totals", "nav.totals")],
         };
         links.push(("/password", "nav.password"));
         chrome.nav = links
@@ -342,6 +354,6 @@ pub fn home_of(role: &Role) -> &'static str {
         Role::Enterprise { .. } => "/home",
         Role::Reviewer => "/review",
         Role::Admin => "/federation",
-        Role::County { .. } => "/password",
+        Role::County { .. } => "/progress",
     }
 }
