@@ -42,6 +42,8 @@ pub struct NodeState {
     pub aggregates: crate::aggregate::AggregateTrees,
     /// Reminders, urging and deadline notices; how far the timed jobs got.
     pub notices: crate::urging::store::NoticeTrees,
+    /// Published snapshots of the totals.
+    pub publications: crate::aggregate::publication::PublicationTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
     pub federation_tls: SwappableServerConfig,
     /// The CRL text in force, to notice a new one.
@@ -317,6 +319,7 @@ pub async fn start(
     let registry = crate::registry::store::RegistryStore::open(&store)?;
     let aggregates = crate::aggregate::AggregateTrees::open(&store)?;
     let notices = crate::urging::store::NoticeTrees::open(&store)?;
+    let publications = crate::aggregate::publication::PublicationTrees::open(&store)?;
     let metadata = crate::metadata::store::MetadataStore::open(&store)?;
     let standards = crate::report::standards::Standards::load_for(&config, &metadata, now)
         .map_err(|error| StartError::Accounts(format!("standards: {error}")))?;
@@ -335,6 +338,7 @@ pub async fn start(
         metadata,
         aggregates,
         notices,
+        publications,
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),
     });

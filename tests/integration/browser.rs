@@ -2,8 +2,9 @@
 //! an enterprise logs in, is made to change its first password, fills G101
 //! so that a warning fires, explains it at the field and submits; the city
 //! reviewer runs the rules and approves; the province approves; the nation
-//! receives the report. The English switch is checked, and a screenshot of
-//! each main page lands in `docs/screenshots/`.
+//! receives the report. The English switch is checked; with two more reports
+//! approved, the city's progress and totals dashboards are shown. A
+//! screenshot of each main page lands in `docs/screenshots/`.
 //!
 //! A missing browser is a failure, never a skip (in CI, `CI=true`, and here).
 
@@ -12,7 +13,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use testkit::{CHANGED_PASSWORD, DEADLINE, Federation, initial_login, wait_until};
+use testkit::{Body, CHANGED_PASSWORD, DEADLINE, Federation, initial_login, wait_until};
 use zhibao_node::clock::Timestamp;
 use zhibao_node::report::ReportKey;
 
@@ -393,6 +394,98 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert_eq!(text_of(&browser, "#switch-lang").await, "中文");
     log_out(&browser).await;
     assert_eq!(text_of(&browser, "h1").await, "Log in");
+
+    // Two more units report and the city approves them (over the API), so the
+    // dashboards have figures to show; then their screenshots.
+    let reviewer_token = federation.token_of("city-320100", "reviewer").await;
+    for (login, cod) in outcome
+        .new_logins
+        .iter()
+        .filter(|other| other.unit != login.unit)
+        .zip(["0.8", "1.75"])
+    {
+        let (status, answer) = federation
+            .log_in("city-320100", &login.username, &login.password)
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let token = answer["token"].as_str().unwrap().to_string();
+        let (status, answer) = federation
+            .call(
+                "city-320100",
+                "POST",
+                "/api/v1/session/password",
+                &token,
+                Body::Json(serde_json::json!({"old_password": login.password, "new_password": FIRST_PASSWORD_CHANGED})),
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        let mut values: serde_json::Map<String, serde_json::Value> = WARNED_VALUES
+            .iter()
+            .map(|(key, value)| (key.to_string(), serde_json::json!(value)))
+            .collect();
+        values.insert("cod_emit".to_string(), serde_json::json!(cod));
+        let report = format!("/api/v1/reports/{}/G101/{period}", login.unit);
+        for (method, path, body) in [
+            (
+                "PUT",
+                format!("{report}/draft"),
+                serde_json::json!({"values": values}),
+            ),
+            ("POST", format!("{report}/submit"), serde_json::json!({})),
+        ] {
+            let (status, answer) = federation
+                .call("city-320100", method, &path, &token, Body::Json(body))
+                .await;
+            assert_eq!(status, 200, "{path}: {answer}");
+        }
+        for path in [
+            format!("{report}/check"),
+            format!("/api/v1/review/{}/G101/{period}/approve", login.unit),
+        ] {
+            let (status, answer) = federation
+                .call(
+                    "city-320100",
+                    "POST",
+                    &path,
+                    &reviewer_token,
+                    Body::Json(serde_json::json!({})),
+                )
+                .await;
+            assert_eq!(status, 200, "{path}: {answer}");
+        }
+    }
+    let (username, _) = initial_login(city, "reviewer");
+    log_in(
+        &browser,
+        &city_url,
+        &username,
+        CHANGED_PASSWORD,
+        CHANGED_PASSWORD,
+    )
+    .await;
+    browser
+        .goto(&format!(
+            "{city_url}/progress?form=G101&period={period}&lang=zh"
+        ))
+        .await
+        .unwrap();
+    assert!(text_of(&browser, "h1").await.starts_with("上报进度"));
+    assert!(text_of(&browser, "#progress-total").await.contains("100%"));
+    screenshot(&browser, "progress").await;
+    click(&browser, "a[href^='/totals']").await;
+    assert!(text_of(&browser, "#row-total").await.contains("2.55"));
+    assert!(
+        element(&browser, "#chart-cod_emit svg")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    // A taller window, so the chart below the table is in the picture.
+    browser.set_window_size(1366, 1500).await.unwrap();
+    screenshot(&browser, "totals").await;
+    browser.set_window_size(1366, 768).await.unwrap();
+    log_out(&browser).await;
 
     browser.close().await.unwrap();
     drop(driver);

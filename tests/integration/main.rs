@@ -23,4 +23,5 @@ mod reporting;
 mod review_flow;
 mod roles;
 mod standards;
+mod totals;
 mod urging;

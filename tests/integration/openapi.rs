@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 42] = [
+const ROUTES: [(&str, &str); 46] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -17,6 +17,7 @@ const ROUTES: [(&str, &str); 42] = [
     ("POST", "/api/v1/session/password"),
     ("GET", "/api/v1/units"),
     ("POST", "/api/v1/units/import"),
+    ("GET", "/api/v1/units/export"),
     ("GET", "/api/v1/units/{code}"),
     ("GET", "/api/v1/forms"),
     ("GET", "/api/v1/forms/{form}"),
@@ -42,7 +43,10 @@ const ROUTES: [(&str, &str); 42] = [
     ("POST", "/api/v1/review/{unit}/{form}/{period}/feedback"),
     ("POST", "/api/v1/review/{unit}/{form}/{period}/annotate"),
     ("GET", "/api/v1/aggregates"),
+    ("GET", "/api/v1/aggregates/export"),
     ("GET", "/api/v1/progress"),
+    ("GET", "/api/v1/publications"),
+    ("POST", "/api/v1/publications"),
     ("POST", "/api/v1/metadata/releases"),
     ("PUT", "/api/v1/periods/calendar"),
     ("POST", "/api/v1/periods/exceptions"),

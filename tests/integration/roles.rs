@@ -263,7 +263,13 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
     let draft = || Some(json!({"values": clean_values()}));
 
     // Anyone: the public routes; every other route needs a session (401 ACC000).
-    for path in ["/healthz", "/api/v1/node", "/api/v1/openapi.json"] {
+    for path in [
+        "/healthz",
+        "/api/v1/node",
+        "/api/v1/openapi.json",
+        "/api/v1/publications",
+        "/public",
+    ] {
         m.cell("anyone", CITY, None, "GET", path, None, 200, None)
             .await;
     }
@@ -310,6 +316,9 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ),
         ("GET", "/api/v1/registry/lineage/suggestions".to_string()),
         ("POST", "/api/v1/registry/lineage".to_string()),
+        ("GET", "/api/v1/aggregates/export".to_string()),
+        ("GET", "/api/v1/units/export".to_string()),
+        ("POST", "/api/v1/publications".to_string()),
     ];
     for (method, path) in &signed_in_routes {
         m.cell("anyone", CITY, None, method, path, draft(), 401, ACC000)
@@ -740,17 +749,14 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ACC009,
     )
     .await;
-    m.as_user(
-        a,
-        CITY,
-        &city_admin,
-        "GET",
+    for path in [
         "/api/v1/aggregates?division=320500",
-        None,
-        403,
-        ACC009,
-    )
-    .await;
+        "/api/v1/aggregates/export?division=320500",
+        "/api/v1/units/export?division=320500",
+    ] {
+        m.as_user(a, CITY, &city_admin, "GET", path, None, 403, ACC009)
+            .await;
+    }
     m.as_user(
         a,
         CITY,
@@ -1400,10 +1406,49 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         )
         .await;
         let (status, code) = allowed_if(role != "enterprise", ACC005);
-        for path in ["/api/v1/units", "/api/v1/aggregates", "/api/v1/progress"] {
+        for path in [
+            "/api/v1/units",
+            "/api/v1/aggregates",
+            "/api/v1/progress",
+            "/api/v1/aggregates/export?format=csv",
+            "/api/v1/units/export?format=xlsx",
+        ] {
             m.as_user(who, node, token, "GET", path, None, status, code)
                 .await;
         }
+        // The dashboards are pages (HTML): the status alone is compared.
+        for path in ["/progress", "/totals"] {
+            m.as_user(who, node, token, "GET", path, None, status, None)
+                .await;
+        }
+        m.as_user(
+            who,
+            node,
+            token,
+            "GET",
+            "/api/v1/publications",
+            None,
+            200,
+            None,
+        )
+        .await;
+        // Admins publish; at the other city nothing is accepted yet (409 PUB001).
+        let (status, code) = match (role, node) {
+            ("admin", OTHER_CITY) => (409, Some("PUB001")),
+            ("admin", _) => (200, None),
+            _ => (403, ACC005),
+        };
+        m.as_user(
+            who,
+            node,
+            token,
+            "POST",
+            "/api/v1/publications",
+            Some(json!({"form": "G101", "period": "2025"})),
+            status,
+            code,
+        )
+        .await;
         if role != "enterprise" {
             for (method, tail) in [("PUT", "/draft"), ("POST", "/submit")] {
                 m.as_user(

@@ -13,6 +13,14 @@
 //! - `aggregate_total_by_key        // Form 0 Period 0 Dimension 0 Indicator → Total`
 //!   where Dimension is `division:320102`, `industry:26` or `class:national`;
 //! - `aggregate_contribution_by_report // ReportKey → Contribution` (what each report added).
+//!
+//! [`table`] reads tables out of the totals (by division, industry, class;
+//! the units of a division), [`progress`] counts where the reports stand, and
+//! [`publication`] keeps the published snapshots (R8/R16).
+
+pub mod progress;
+pub mod publication;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::str::FromStr;

@@ -107,3 +107,65 @@ async fn rebuild_equals_incremental_after_a_long_random_history() {
         .collect();
     assert_eq!(incremental, rebuilt);
 }
+
+#[tokio::test]
+async fn publishing_twice_keeps_both_versions_and_nothing_accepted_is_refused() {
+    use crate::aggregate::publication::{self, PublicationError, PublicationTrees};
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path()).unwrap();
+    let trees = AggregateTrees::open(&store).unwrap();
+    let publications = PublicationTrees::open(&store).unwrap();
+    let audit = crate::audit::AuditLog::open(&store).unwrap();
+    let standard = crate::metadata::NationalStandard::default_standard().unwrap();
+    let form = standard
+        .release
+        .forms
+        .iter()
+        .find(|form| form.code.as_str() == "G101")
+        .unwrap()
+        .clone();
+    let city = DivisionCode::parse("320100").unwrap();
+    let now = crate::clock::Timestamp(1_000);
+
+    let empty = publication::snapshot(&trees, &form, "2025", city, "admin", now).unwrap();
+    let refused = publication::publish(&store, &publications, &audit, empty, now);
+    assert!(matches!(
+        refused,
+        Err(PublicationError::NothingAccepted { .. })
+    ));
+
+    count(&store, &trees, "a", contribution(1, "320102", "0.1"));
+    let first = publication::snapshot(&trees, &form, "2025", city, "admin", now).unwrap();
+    let first = publication::publish(&store, &publications, &audit, first, now).unwrap();
+    assert_eq!(first.version, 1);
+    assert_eq!(first.total["cod_emit"].sum, "0.1");
+    assert_eq!(first.indicators[0].key, "cod_emit");
+    let xuanwu = first
+        .by_division
+        .iter()
+        .find(|row| row.key == "320102")
+        .unwrap();
+    assert_eq!(xuanwu.totals["cod_emit"].sum, "0.1");
+
+    count(&store, &trees, "b", contribution(1, "320104", "0.25"));
+    let second = publication::snapshot(&trees, &form, "2025", city, "admin", now).unwrap();
+    let second = publication::publish(&store, &publications, &audit, second, now).unwrap();
+    assert_eq!(second.version, 2);
+    let latest = publication::latest(&publications, "G101", "2025")
+        .unwrap()
+        .unwrap();
+    assert_eq!(latest.total["cod_emit"].sum, "0.35");
+    let all = publication::all(&publications).unwrap();
+    assert_eq!(
+        all.iter().map(|p| p.version).collect::<Vec<_>>(),
+        vec![1, 2],
+        "the first version is kept"
+    );
+    assert_eq!(all[0].total["cod_emit"].sum, "0.1");
+    let (entries, problems) = crate::audit::verify_chain(&audit).unwrap();
+    assert_eq!(
+        (entries, problems),
+        (2, vec![]),
+        "one audit entry per publication"
+    );
+}

@@ -370,11 +370,19 @@ fn normalize_header(text: &str) -> String {
 }
 
 fn field_for_header(header: &str) -> Option<UnitField> {
-    let normalized = normalize_header(header);
-    UnitField::ALL.into_iter().find(|field| {
-        header_aliases(*field)
-            .iter()
-            .any(|alias| normalize_header(alias) == normalized)
+    let matching = |text: &str| {
+        let normalized = normalize_header(text);
+        UnitField::ALL.into_iter().find(|field| {
+            header_aliases(*field)
+                .iter()
+                .any(|alias| normalize_header(alias) == normalized)
+        })
+    };
+    // A bilingual header `统一社会信用代码 / Credit code` (our own exports) is read by its Chinese half.
+    matching(header).or_else(|| {
+        header
+            .split_once(" / ")
+            .and_then(|(chinese, _)| matching(chinese))
     })
 }
 

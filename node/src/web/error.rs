@@ -95,6 +95,9 @@ pub enum ApiError {
     /// A registry action (lineage) refused or failed.
     #[error(transparent)]
     Lineage(#[from] crate::registry::flow::LineageServiceError),
+    /// A publication was refused.
+    #[error(transparent)]
+    Publication(#[from] crate::aggregate::publication::PublicationError),
     /// The peer's protocol version header is not a number.
     #[error("the zhibao-protocol-version header '{0}' is not a number")]
     BadProtocolHeader(String),
@@ -130,6 +133,7 @@ impl ApiError {
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
             ApiError::AccountAdmin(admin) => account_admin_status_and_code(admin),
             ApiError::Lineage(lineage) => lineage_status_and_code(lineage),
+            ApiError::Publication(publication) => publication_status_and_code(publication),
         }
     }
 
@@ -152,9 +156,13 @@ impl ApiError {
             ApiError::OutsideJurisdiction { division } => serde_json::json!({"division": division}),
             ApiError::Report(report) => report_details(report),
             ApiError::Lineage(lineage) => lineage_details(lineage),
+            ApiError::Publication(
+                crate::aggregate::publication::PublicationError::NothingAccepted { form, period },
+            ) => serde_json::json!({"form": form, "period": period}),
             ApiError::Release(_)
             | ApiError::Urge(_)
             | ApiError::AccountAdmin(_)
+            | ApiError::Publication(_)
             | ApiError::Inbound(_)
             | ApiError::NotSignedIn
             | ApiError::Account(_)
@@ -178,6 +186,16 @@ fn release_status_and_code(
         ReleaseError::NotOurs { .. } => (StatusCode::FORBIDDEN, "MD002"),
         ReleaseError::StaleVersion { .. } => (StatusCode::CONFLICT, "MD003"),
         ReleaseError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+    }
+}
+
+fn publication_status_and_code(
+    error: &crate::aggregate::publication::PublicationError,
+) -> (StatusCode, &'static str) {
+    use crate::aggregate::publication::PublicationError;
+    match error {
+        PublicationError::NothingAccepted { .. } => (StatusCode::CONFLICT, "PUB001"),
+        PublicationError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
     }
 }
 

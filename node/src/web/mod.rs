@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod notices;
 pub mod pages;
 pub mod registry;

@@ -1,15 +1,17 @@
-//! The registry over HTTP: listing units within the caller's jurisdiction,
-//! one unit, and importing a file of units.
+//! The registry over HTTP: listing units within the caller's jurisdiction
+//! (as JSON or a CSV / Excel download), one unit, and importing a file of units.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
 use super::auth::{Admin, BureauUser, Caller};
 use super::error::ApiError;
+use super::export::{Cell, ExportFormat, Sheet, download};
 use crate::accounts::Role;
 use crate::clock::Timestamp;
 use crate::division::DivisionCode;
@@ -28,6 +30,7 @@ pub fn routes() -> Router<Arc<NodeState>> {
                 crate::registry::import::ImportLimits::default().max_bytes,
             )),
         )
+        .route("/api/v1/units/export", get(export_units))
         .route("/api/v1/units/{code}", get(one_unit))
         .route(
             "/api/v1/registry/lineage/suggestions",
@@ -129,16 +132,18 @@ pub fn parse_period(state: &NodeState, text: Option<&str>) -> Result<PeriodId, A
     }
 }
 
-/// # `GET /api/v1/units?division=&class=&status=&period=`
-/// The registry within the caller's jurisdiction, with counts.
-async fn list_units(
-    State(state): State<Arc<NodeState>>,
-    Caller(caller): Caller,
-    super::ApiQuery(query): super::ApiQuery<UnitQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let scope = caller_scope(&state, &caller.account.role)?;
-    let period = parse_period(&state, query.period.as_deref())?;
-    let within = match &query.division {
+/// The filters of a listing, checked: the period and the entries within the caller's scope.
+fn filtered_entries(
+    state: &NodeState,
+    role: &Role,
+    division: Option<&str>,
+    class: Option<&str>,
+    status: Option<&str>,
+    period: Option<&str>,
+) -> Result<(PeriodId, DivisionCode, Vec<RegistryEntry>), ApiError> {
+    let scope = caller_scope(state, role)?;
+    let period = parse_period(state, period)?;
+    let within = match division {
         None => scope,
         Some(text) => {
             let division = DivisionCode::parse(text)
@@ -151,13 +156,13 @@ async fn list_units(
             division
         }
     };
-    let class = match &query.class {
+    let class = match class {
         None => None,
         Some(text) => Some(ControlClass::parse(text).ok_or_else(|| {
             bad_query("class", format!("'{text}' 不是控制类别 / is not a control class: national, provincial, city, other"))
         })?),
     };
-    let status = match query.status.as_deref() {
+    let status = match status {
         None => None,
         Some("active") => Some(StatusKind::Active),
         Some("suspended") => Some(StatusKind::Suspended),
@@ -177,6 +182,24 @@ async fn list_units(
         industry: None,
     };
     let entries = state.registry.list(period, Some(&filter))?;
+    Ok((period, within, entries))
+}
+
+/// # `GET /api/v1/units?division=&class=&status=&period=`
+/// The registry within the caller's jurisdiction, with counts.
+async fn list_units(
+    State(state): State<Arc<NodeState>>,
+    Caller(caller): Caller,
+    super::ApiQuery(query): super::ApiQuery<UnitQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (period, within, entries) = filtered_entries(
+        &state,
+        &caller.account.role,
+        query.division.as_deref(),
+        query.class.as_deref(),
+        query.status.as_deref(),
+        query.period.as_deref(),
+    )?;
     let counts = state.registry.counts(period, within)?;
     Ok(Json(serde_json::json!({
         "period": period.to_string(),
@@ -184,6 +207,99 @@ async fn list_units(
         "units": entries.iter().map(view).collect::<Vec<_>>(),
         "counts": counts,
     })))
+}
+
+/// Query of `GET /api/v1/units/export`: the filters of the listing and `format`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnitExportQuery {
+    format: Option<String>,
+    division: Option<String>,
+    class: Option<String>,
+    status: Option<String>,
+    period: Option<String>,
+}
+
+/// The export's columns: `中文 / English`. The Chinese half is a header the
+/// import reads, so an exported registry can be imported again.
+const UNIT_EXPORT_HEADERS: [&str; 15] = [
+    "统一社会信用代码 / Credit code",
+    "单位名称 / Name",
+    "详细地址 / Address",
+    "行政区划代码 / Division code",
+    "区县 / County",
+    "行业代码 / Industry code",
+    "行业 / Industry",
+    "控制类别 / Control classes",
+    "重点行业 / Key industry",
+    "状态 / Status",
+    "停报原因 / Suspension reason",
+    "联系人 / Contact person",
+    "联系电话 / Contact phone",
+    "电子邮箱 / Email",
+    "联络员 / Liaison",
+];
+
+fn export_row(entry: &RegistryEntry) -> Vec<Cell> {
+    let unit = &entry.unit;
+    let text = |value: &str| Cell::Text(value.to_string());
+    vec![
+        text(unit.code.as_str()),
+        text(&unit.name),
+        text(&unit.address),
+        text(&unit.county.to_string()),
+        text(unit.county.name_zh()),
+        text(unit.industry.as_str()),
+        text(unit.industry.name_zh()),
+        text(
+            &unit
+                .classes
+                .iter()
+                .map(ControlClass::label_zh)
+                .collect::<Vec<_>>()
+                .join("、"),
+        ),
+        text(if unit.key_industry { "是" } else { "否" }),
+        text(status_word(unit.status.kind())),
+        text(&match &unit.status {
+            crate::registry::UnitStatus::Suspended { reason } => reason.label_zh(),
+            crate::registry::UnitStatus::Active | crate::registry::UnitStatus::Closed => {
+                String::new()
+            }
+        }),
+        text(&unit.contact.person),
+        text(&unit.contact.phone),
+        text(unit.contact.email.as_deref().unwrap_or_default()),
+        text(unit.liaison.as_deref().unwrap_or_default()),
+    ]
+}
+
+/// # `GET /api/v1/units/export?format=csv|xlsx&division=&class=&status=&period=`
+/// The registry listing as a CSV (UTF-8 with BOM) or Excel download with
+/// bilingual headers, within the caller's jurisdiction.
+async fn export_units(
+    State(state): State<Arc<NodeState>>,
+    BureauUser(caller): BureauUser,
+    super::ApiQuery(query): super::ApiQuery<UnitExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = ExportFormat::parse(query.format.as_deref())?;
+    let (period, within, entries) = filtered_entries(
+        &state,
+        &caller.account.role,
+        query.division.as_deref(),
+        query.class.as_deref(),
+        query.status.as_deref(),
+        query.period.as_deref(),
+    )?;
+    let sheet = Sheet {
+        name: format!("{within} {period}"),
+        headers: UNIT_EXPORT_HEADERS
+            .iter()
+            .map(|header| header.to_string())
+            .collect(),
+        rows: entries.iter().map(export_row).collect(),
+    };
+    download(&sheet, format, &format!("units-{within}-{period}"))
 }
 
 /// # `GET /api/v1/units/{code}`

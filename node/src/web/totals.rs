@@ -1,44 +1,54 @@
-//! Totals and progress over HTTP: `GET /api/v1/aggregates` and `GET /api/v1/progress`.
+//! Totals, progress, exports and publication over HTTP:
+//! `GET /api/v1/aggregates` (and `/export`), `GET /api/v1/progress`,
+//! `GET /api/v1/units/export`, `GET`/`POST /api/v1/publications`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 
-use super::auth::BureauUser;
+use super::auth::{Admin, BureauUser};
 use super::error::ApiError;
+use super::export::{Cell, ExportFormat, Sheet, download};
 use crate::accounts::Role;
-use crate::aggregate::{Total, totals_of};
-use crate::division::{DivisionCode, DivisionKind};
+use crate::aggregate::publication::{self, Publication};
+use crate::aggregate::table::{Breakdown, TotalsTable, totals_table};
+use crate::clock::Timestamp;
+use crate::division::DivisionCode;
+use crate::metadata::Form;
 use crate::node::NodeState;
-use crate::registry::store::UnitFilter;
-use crate::registry::{PeriodId, StatusKind};
-use crate::report::ReportKey;
+use crate::registry::PeriodId;
 
 /// The totals and progress routes.
 pub fn routes() -> Router<Arc<NodeState>> {
     Router::new()
         .route("/api/v1/aggregates", get(aggregates))
+        .route("/api/v1/aggregates/export", get(export_aggregates))
         .route("/api/v1/progress", get(progress))
+        .route("/api/v1/publications", get(list_publications).post(publish))
 }
 
-fn bad(field: &str, message: String) -> ApiError {
+pub(crate) fn bad(field: &str, message: String) -> ApiError {
     ApiError::BadRequest {
         field: Some(field.to_string()),
         message,
     }
 }
 
-fn scope_of(state: &NodeState, role: &Role) -> DivisionCode {
+/// The division a bureau user sees: the node's, or a county user's county.
+pub(crate) fn scope_of(state: &NodeState, role: &Role) -> DivisionCode {
     match role {
         Role::County { county } => *county,
         Role::Admin | Role::Reviewer | Role::Enterprise { .. } => state.config.division,
     }
 }
 
-fn form_and_period(
+/// The form (default G101) and period (default: the one being reported)
+/// of a query, checked against this node's standards.
+pub(crate) fn form_and_period(
     state: &NodeState,
     form: Option<&str>,
     period: Option<&str>,
@@ -63,6 +73,55 @@ fn form_and_period(
     Ok((form, period))
 }
 
+/// The form's definition at this node.
+pub(crate) fn form_definition(state: &NodeState, form: &str) -> Result<Form, ApiError> {
+    crate::metadata::FormCode::parse(form)
+        .ok()
+        .and_then(|code| state.standards().metadata.form(&code).cloned())
+        .ok_or_else(|| bad("form", format!("没有报表 {form} / no form {form}")))
+}
+
+/// `division=` within the caller's scope (the scope itself when absent).
+pub(crate) fn division_within(
+    scope: DivisionCode,
+    division: Option<&str>,
+) -> Result<DivisionCode, ApiError> {
+    match division {
+        None | Some("") => Ok(scope),
+        Some(text) => {
+            let division =
+                DivisionCode::parse(text).map_err(|error| bad("division", error.to_string()))?;
+            if !scope.contains(division) {
+                return Err(ApiError::OutsideJurisdiction {
+                    division: text.to_string(),
+                });
+            }
+            Ok(division)
+        }
+    }
+}
+
+/// `by=` (division when absent); by industry or class only for the whole jurisdiction.
+pub(crate) fn breakdown(
+    state: &NodeState,
+    by: Option<&str>,
+    within: DivisionCode,
+) -> Result<Breakdown, ApiError> {
+    let text = by.unwrap_or("division");
+    let by = Breakdown::parse(text).ok_or_else(|| {
+        bad(
+            "by",
+            format!(
+                "'{text}'：应为 division、industry 或 class / expected division, industry or class"
+            ),
+        )
+    })?;
+    if by != Breakdown::Division && within != state.config.division {
+        return Err(bad("by", "按行业或类别汇总仅限整个辖区 / totals by industry or class cover the whole jurisdiction only".to_string()));
+    }
+    Ok(by)
+}
+
 /// Query of `GET /api/v1/aggregates`.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,17 +133,42 @@ pub struct AggregateQuery {
     division: Option<String>,
 }
 
-fn filtered(
-    totals: BTreeMap<String, Total>,
-    indicators: &Option<Vec<String>>,
-) -> BTreeMap<String, Total> {
-    match indicators {
-        None => totals,
-        Some(wanted) => totals
-            .into_iter()
-            .filter(|(key, _)| wanted.contains(key))
-            .collect(),
-    }
+/// Query of `GET /api/v1/aggregates/export`: the same filters and `format`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AggregateExportQuery {
+    format: Option<String>,
+    form: Option<String>,
+    period: Option<String>,
+    by: Option<String>,
+    indicators: Option<String>,
+    division: Option<String>,
+}
+
+/// The table a query of `/api/v1/aggregates` asks for.
+fn table_for(
+    state: &NodeState,
+    caller: &super::auth::SignedIn,
+    query: &AggregateQuery,
+) -> Result<TotalsTable, ApiError> {
+    let (form, period) = form_and_period(state, query.form.as_deref(), query.period.as_deref())?;
+    let scope = scope_of(state, &caller.account.role);
+    let within = division_within(scope, query.division.as_deref())?;
+    let indicators: Option<Vec<String>> = query.indicators.as_ref().map(|list| {
+        list.split(',')
+            .map(|key| key.trim().to_string())
+            .filter(|key| !key.is_empty())
+            .collect()
+    });
+    let by = breakdown(state, query.by.as_deref(), within)?;
+    Ok(totals_table(
+        &state.aggregates,
+        &form,
+        &period,
+        within,
+        by,
+        indicators.as_deref(),
+    )?)
 }
 
 /// # `GET /api/v1/aggregates?form=&period=&by=division|industry|class&indicators=&division=`
@@ -94,75 +178,130 @@ async fn aggregates(
     BureauUser(caller): BureauUser,
     super::ApiQuery(query): super::ApiQuery<AggregateQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (form, period) = form_and_period(&state, query.form.as_deref(), query.period.as_deref())?;
-    let scope = scope_of(&state, &caller.account.role);
-    let within = match &query.division {
-        None => scope,
-        Some(text) => {
-            let division =
-                DivisionCode::parse(text).map_err(|error| bad("division", error.to_string()))?;
-            if !scope.contains(division) {
-                return Err(ApiError::OutsideJurisdiction {
-                    division: text.clone(),
-                });
+    let table = table_for(&state, &caller, &query)?;
+    let rows: Vec<serde_json::Value> = table
+        .rows
+        .iter()
+        .map(|row| match table.by {
+            Breakdown::Division | Breakdown::Industry => {
+                serde_json::json!({"key": row.key, "name": row.name_zh, "totals": row.totals})
             }
-            division
-        }
-    };
-    let indicators = query.indicators.as_ref().map(|list| {
-        list.split(',')
-            .map(|key| key.trim().to_string())
-            .filter(|key| !key.is_empty())
-            .collect()
-    });
-    let by = query.by.clone().unwrap_or_else(|| "division".to_string());
-    let trees = &state.aggregates;
-    let rows: Vec<serde_json::Value> = match by.as_str() {
-        "division" => within
-            .children()
-            .iter()
-            .map(|child| {
-                Ok(serde_json::json!({
-                    "key": child.to_string(), "name": child.name_zh(),
-                    "totals": filtered(totals_of(trees, &form, &period, &format!("division:{child}"))?, &indicators),
-                }))
-            })
-            .collect::<Result<_, ApiError>>()?,
-        "industry" | "class" if within != state.config.division => {
-            return Err(bad("by", "按行业或类别汇总仅限整个辖区 / totals by industry or class cover the whole jurisdiction only".to_string()));
-        }
-        "industry" => crate::registry::all_industry_codes()
-            .iter()
-            .map(|industry| {
-                Ok(serde_json::json!({
-                    "key": industry.as_str(), "name": industry.name_zh(),
-                    "totals": filtered(totals_of(trees, &form, &period, &format!("industry:{}", industry.as_str()))?, &indicators),
-                }))
-            })
-            .collect::<Result<Vec<_>, ApiError>>()?
-            .into_iter()
-            .filter(|row| row["totals"].as_object().is_some_and(|totals| !totals.is_empty()))
-            .collect(),
-        "class" => ["national", "provincial", "city", "other"]
-            .iter()
-            .map(|class| {
-                Ok(serde_json::json!({
-                    "key": class,
-                    "totals": filtered(totals_of(trees, &form, &period, &format!("class:{class}"))?, &indicators),
-                }))
-            })
-            .collect::<Result<_, ApiError>>()?,
-        other => return Err(bad("by", format!("'{other}'：应为 division、industry 或 class / expected division, industry or class"))),
-    };
-    let total = filtered(
-        totals_of(trees, &form, &period, &format!("division:{within}"))?,
-        &indicators,
-    );
+            Breakdown::Class => serde_json::json!({"key": row.key, "totals": row.totals}),
+        })
+        .collect();
     Ok(Json(serde_json::json!({
-        "form": form, "period": period, "by": by,
-        "division": within.to_string(), "division_name": within.name_zh(),
-        "total": total, "rows": rows,
+        "form": table.form, "period": table.period, "by": table.by.as_str(),
+        "division": table.within.to_string(), "division_name": table.within.name_zh(),
+        "total": table.total, "rows": rows,
     })))
+}
+
+/// `中文名（单位） / English name` of an indicator, for export headers.
+fn indicator_header(form: &Form, key: &str) -> String {
+    match form.indicator(key) {
+        Some(indicator) if indicator.unit.is_empty() => {
+            format!("{} / {}", indicator.name_zh, indicator.name_en)
+        }
+        Some(indicator) => format!(
+            "{}（{}） / {} ({})",
+            indicator.name_zh, indicator.unit, indicator.name_en, indicator.unit
+        ),
+        None => key.to_string(),
+    }
+}
+
+/// # `GET /api/v1/aggregates/export?format=csv|xlsx&form=&period=&by=&indicators=&division=`
+/// The table of `GET /api/v1/aggregates` as a CSV (UTF-8 with BOM) or Excel
+/// download with bilingual headers: one row per division, industry or class
+/// and the total, two columns per indicator (sum, reports).
+async fn export_aggregates(
+    State(state): State<Arc<NodeState>>,
+    BureauUser(caller): BureauUser,
+    super::ApiQuery(query): super::ApiQuery<AggregateExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = ExportFormat::parse(query.format.as_deref())?;
+    let query = AggregateQuery {
+        form: query.form,
+        period: query.period,
+        by: query.by,
+        indicators: query.indicators,
+        division: query.division,
+    };
+    let table = table_for(&state, &caller, &query)?;
+    let form = form_definition(&state, &table.form)?;
+    let sheet = totals_sheet(&form, &table);
+    let stem = format!(
+        "totals-{}-{}-{}-{}",
+        table.form,
+        table.period,
+        table.within,
+        table.by.as_str()
+    );
+    download(&sheet, format, &stem)
+}
+
+/// The sheet of a totals table: indicators in the form's order.
+pub(crate) fn totals_sheet(form: &Form, table: &TotalsTable) -> Sheet {
+    let indicators: Vec<&str> = form
+        .indicators
+        .iter()
+        .map(|indicator| indicator.key.as_str())
+        .filter(|key| {
+            table.total.contains_key(*key)
+                || table.rows.iter().any(|row| row.totals.contains_key(*key))
+        })
+        .collect();
+    let key_header = match table.by {
+        Breakdown::Division => "行政区划代码 / Division code",
+        Breakdown::Industry => "行业代码 / Industry code",
+        Breakdown::Class => "控制类别 / Control class",
+    };
+    let mut headers = vec![
+        key_header.to_string(),
+        "名称 / Name".to_string(),
+        "English name".to_string(),
+    ];
+    for key in &indicators {
+        headers.push(indicator_header(form, key));
+        headers.push(format!("{key}: 报表数 / reports"));
+    }
+    let cells = |totals: &BTreeMap<String, crate::aggregate::Total>| -> Vec<Cell> {
+        indicators
+            .iter()
+            .flat_map(|key| match totals.get(*key) {
+                Some(total) => [
+                    Cell::Number(total.sum.clone()),
+                    Cell::Number(total.reports.to_string()),
+                ],
+                None => [Cell::Text(String::new()), Cell::Text(String::new())],
+            })
+            .collect()
+    };
+    let mut rows: Vec<Vec<Cell>> = table
+        .rows
+        .iter()
+        .map(|row| {
+            let mut line = vec![
+                Cell::Text(row.key.clone()),
+                Cell::Text(row.name_zh.clone()),
+                Cell::Text(row.name_en.clone()),
+            ];
+            line.extend(cells(&row.totals));
+            line
+        })
+        .collect();
+    let mut total_line = vec![
+        Cell::Text(table.within.to_string()),
+        Cell::Text(format!("合计（{}）", table.within.name_zh())),
+        Cell::Text("Total".to_string()),
+    ];
+    total_line.extend(cells(&table.total));
+    rows.push(total_line);
+    Sheet {
+        name: format!("{} {}", table.form, table.period),
+        headers,
+        rows,
+    }
 }
 
 /// Query of `GET /api/v1/progress`.
@@ -171,31 +310,6 @@ async fn aggregates(
 pub struct ProgressQuery {
     form: Option<String>,
     period: Option<String>,
-}
-
-/// Counts per child division.
-#[derive(Debug, Default, serde::Serialize)]
-struct Progress {
-    expected: usize,
-    not_started: usize,
-    draft: usize,
-    submitted: usize,
-    returned: usize,
-    approved: usize,
-    accepted: usize,
-    suspended: usize,
-}
-
-/// The child division of `scope` that holds `county` (or `scope` itself for a county scope).
-fn child_holding(scope: DivisionCode, county: DivisionCode) -> Option<DivisionCode> {
-    if scope.kind() == DivisionKind::County || scope == county {
-        return Some(scope);
-    }
-    scope
-        .children()
-        .iter()
-        .copied()
-        .find(|child| child.contains(county))
 }
 
 /// # `GET /api/v1/progress?form=&period=`
@@ -211,70 +325,97 @@ async fn progress(
     let scope = scope_of(&state, &caller.account.role);
     let registry_period =
         PeriodId::parse(&period).map_err(|error| bad("period", error.to_string()))?;
-    let entries = state
-        .registry
-        .list(registry_period, Some(&UnitFilter::within(scope)))?;
-    let mut by_child: BTreeMap<DivisionCode, Progress> = scope
-        .children()
-        .iter()
-        .map(|child| (*child, Progress::default()))
-        .collect();
-    if by_child.is_empty() {
-        by_child.insert(scope, Progress::default());
-    }
-    for entry in entries {
-        let unit = &entry.unit;
-        let Some(child) = child_holding(scope, unit.county) else {
-            continue;
-        };
-        let counts = by_child.entry(child).or_default();
-        match unit.status.kind() {
-            StatusKind::Suspended => {
-                counts.suspended += 1;
-                continue;
-            }
-            StatusKind::Closed => continue,
-            StatusKind::Active => counts.expected += 1,
-        }
-        let key = ReportKey {
-            unit: unit.code.as_str().to_string(),
-            form: form.clone(),
-            period: period.clone(),
-        };
-        let own = state.reports.status.get(&key.to_bytes())?;
-        let received = state.review.received.get(&key.to_bytes())?;
-        let word = match (&own, &received) {
-            (_, Some(received)) => match received.state {
-                crate::review::UpperState::Accepted => "accepted",
-                crate::review::UpperState::Approved => "approved",
-                crate::review::UpperState::AwaitingReview
-                | crate::review::UpperState::FeedbackSent
-                | crate::review::UpperState::FeedbackFromAbove => "submitted",
-            },
-            (Some(status), None) if !status.accepted_by.is_empty() => "accepted",
-            (Some(status), None) => match status.state {
-                crate::report::ReportState::Draft => "draft",
-                crate::report::ReportState::Submitted => "submitted",
-                crate::report::ReportState::Returned
-                | crate::report::ReportState::FeedbackReceived => "returned",
-                crate::report::ReportState::Approved => "approved",
-            },
-            (None, None) => "not_started",
-        };
-        match word {
-            "accepted" => counts.accepted += 1,
-            "approved" => counts.approved += 1,
-            "submitted" => counts.submitted += 1,
-            "returned" => counts.returned += 1,
-            "draft" => counts.draft += 1,
-            _ => counts.not_started += 1,
-        }
-    }
-    let rows: Vec<serde_json::Value> = by_child
+    let now = Timestamp::now_from_system_clock();
+    let report =
+        crate::aggregate::progress::progress(&state, &form, &period, registry_period, scope, now)?;
+    let rows: Vec<serde_json::Value> = report
+        .rows
         .into_iter()
         .map(|(division, counts)| serde_json::json!({"division": division.to_string(), "name": division.name_zh(), "counts": counts}))
         .collect();
     Ok(Json(
         serde_json::json!({"form": form, "period": period, "division": scope.to_string(), "rows": rows}),
     ))
+}
+
+/// Body of `POST /api/v1/publications`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishRequest {
+    form: String,
+    period: String,
+}
+
+/// A publication as the list shows it (without its rows).
+fn publication_summary(publication: &Publication) -> serde_json::Value {
+    serde_json::json!({
+        "form": publication.form, "period": publication.period,
+        "version": publication.version, "division": publication.division,
+        "published_at_ms": publication.published_at_ms,
+        "published_by": publication.published_by,
+        "url": format!("/public/{}/{}", publication.form, publication.period),
+    })
+}
+
+/// Publishes this node's accepted totals of a form and period (the admin of
+/// the node): a new version of the snapshot, durable, with its audit entry.
+/// The page form and the API both call this.
+pub(crate) async fn publish_totals(
+    state: &NodeState,
+    form: &str,
+    period: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<Publication, ApiError> {
+    let (form, period) = form_and_period(state, Some(form), Some(period))?;
+    let definition = form_definition(state, &form)?;
+    let snapshot = publication::snapshot(
+        &state.aggregates,
+        &definition,
+        &period,
+        state.config.division,
+        by,
+        now,
+    )?;
+    let published = publication::publish(
+        &state.store,
+        &state.publications,
+        &state.audit,
+        snapshot,
+        now,
+    )?;
+    state.store.commit_durable().await?;
+    Ok(published)
+}
+
+/// # `POST /api/v1/publications` `{form, period}`
+/// Admins: publishes the period's accepted totals; publishing again makes a
+/// new version and keeps the old ones. 409 PUB001 when nothing is accepted.
+async fn publish(
+    State(state): State<Arc<NodeState>>,
+    Admin(admin): Admin,
+    super::ApiJson(request): super::ApiJson<PublishRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    let published = publish_totals(
+        &state,
+        &request.form,
+        &request.period,
+        &admin.account.username,
+        now,
+    )
+    .await?;
+    Ok(Json(publication_summary(&published)))
+}
+
+/// # `GET /api/v1/publications`
+/// Every publication of this node, every version (no login needed: published
+/// data is public).
+async fn list_publications(
+    State(state): State<Arc<NodeState>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let all = publication::all(&state.publications)?;
+    Ok(Json(serde_json::json!({
+        "publications": all.iter().map(publication_summary).collect::<Vec<_>>()
+    })))
 }

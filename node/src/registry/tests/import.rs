@@ -157,6 +157,22 @@ fn english_headers_a_bom_and_extra_columns_are_accepted() {
     assert_eq!(unit.contact.email.as_deref(), Some("wang@example.cn"));
 }
 
+#[test]
+fn the_bilingual_headers_of_a_registry_export_are_read_by_their_chinese_half() {
+    let text = format!(
+        "\u{feff}统一社会信用代码 / Credit code,单位名称 / Name,详细地址 / Address,行政区划代码 / Division code,区县 / County,\
+         行业代码 / Industry code,行业 / Industry,控制类别 / Control classes,重点行业 / Key industry,状态 / Status,\
+         停报原因 / Suspension reason,联系人 / Contact person,联系电话 / Contact phone,电子邮箱 / Email,联络员 / Liaison\n\
+         {GOOD},甲化工有限公司,南京市玄武区工业路1号,320102,玄武区,26,化学原料和化学制品制造业,国控、市控,是,active,,王伟,025-84681234,,李明\n"
+    );
+    let report = import_csv(&text).unwrap();
+    assert!(report.is_clean(), "{:#?}", report.problems);
+    let unit = &report.valid[0];
+    assert_eq!(unit.classes.labels_zh(), "国控、市控");
+    assert!(unit.key_industry);
+    assert_eq!(unit.liaison.as_deref(), Some("李明"));
+}
+
 /// Checks that a file is refused as a whole, with part of the Chinese message.
 fn check_refused(bytes: &[u8], limits: ImportLimits, part: &str) {
     let error = read_units(bytes, division("320100"), limits).unwrap_err();

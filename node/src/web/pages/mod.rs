@@ -11,8 +11,10 @@
 
 pub mod account;
 pub mod accounts;
+pub mod dashboard;
 pub mod federation;
 pub mod i18n;
+pub mod public;
 pub mod registry;
 pub mod reporting;
 pub mod review;
@@ -43,6 +45,8 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(federation::routes())
         .merge(accounts::routes())
         .merge(registry::routes())
+        .merge(dashboard::routes())
+        .merge(public::routes())
 }
 
 /// # `GET /static/zhibao.css`
@@ -294,13 +298,24 @@ impl Chrome {
         ));
         let mut links: Vec<(&'static str, &'static str)> = match role {
             Role::Enterprise { .. } => vec![("/home", "nav.home")],
-            Role::Reviewer => vec![("/review", "nav.review"), ("/registry", "nav.registry")],
+            Role::Reviewer => vec![
+                ("/review", "nav.review"),
+                ("/progress", "nav.progress"),
+                ("/totals", "nav.totals"),
+                ("/registry", "nav.registry"),
+            ],
             Role::Admin => vec![
                 ("/federation", "nav.federation"),
                 ("/accounts", "nav.accounts"),
                 ("/registry", "nav.registry"),
+                ("/progress", "nav.progress"),
+                ("/totals", "nav.totals"),
             ],
-            Role::County { .. } => vec![("/registry", "nav.registry")],
+            Role::County { .. } => vec![
+                ("/progress", "nav.progress"),
+                ("/totals", "nav.totals"),
+                ("/registry", "nav.registry"),
+            ],
         };
         links.push(("/password", "nav.password"));
         chrome.nav = links
@@ -350,6 +365,6 @@ pub fn home_of(role: &Role) -> &'static str {
         Role::Enterprise { .. } => "/home",
         Role::Reviewer => "/review",
         Role::Admin => "/federation",
-        Role::County { .. } => "/registry",
+        Role::County { .. } => "/progress",
     }
 }
