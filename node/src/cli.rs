@@ -332,6 +332,7 @@ fn init(args: InitArgs, now: Timestamp) -> anyhow::Result<()> {
         data_dir: PathBuf::from("data"),
         web: crate::config::WebSection {
             listen: args.web_listen,
+            certificate_login_listen: None,
         },
         federation: crate::config::FederationSection {
             listen: args.federation_listen,

@@ -49,6 +49,11 @@ pub struct ConfigFile {
 pub struct WebSection {
     /// Address and port to listen on, e.g. `0.0.0.0:8443`.
     pub listen: String,
+    /// City nodes only: the certificate-login address for units (USB-key
+    /// login, R17), e.g. `0.0.0.0:8444`. It asks for a unit certificate in
+    /// the TLS handshake; the ordinary address never does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_login_listen: Option<String>,
 }
 
 /// `[federation]`
@@ -105,6 +110,8 @@ pub struct NodeConfig {
     pub web_listen: SocketAddr,
     /// Federation listener address.
     pub federation_listen: SocketAddr,
+    /// The certificate-login address for units (city nodes only).
+    pub certificate_login_listen: Option<SocketAddr>,
     /// Longest pause between delivery retries.
     pub retry_max: std::time::Duration,
     /// Certificate files.
@@ -235,11 +242,29 @@ fn resolve(file: ConfigFile, base: &Path) -> Result<NodeConfig, FieldProblem> {
         data_dir: base.join(&file.data_dir),
         web_listen: parse_address("web.listen", &file.web.listen)?,
         federation_listen: parse_address("federation.listen", &file.federation.listen)?,
+        certificate_login_listen: resolve_certificate_login(
+            level,
+            file.web.certificate_login_listen.as_deref(),
+        )?,
         retry_max: resolve_retry_max(file.federation.retry_max_ms)?,
         tls: resolve_tls_files(&file.tls, base)?,
         parent,
         children,
     })
+}
+
+fn resolve_certificate_login(
+    level: NodeLevel,
+    address: Option<&str>,
+) -> Result<Option<SocketAddr>, FieldProblem> {
+    match address {
+        None => Ok(None),
+        Some(_) if level != NodeLevel::City => Err((
+            "web.certificate_login_listen",
+            "only a city node has units to log in with certificates: remove this line".to_string(),
+        )),
+        Some(text) => parse_address("web.certificate_login_listen", text).map(Some),
+    }
 }
 
 fn check_level_fits_division(level: NodeLevel, division: DivisionCode) -> Result<(), FieldProblem> {
@@ -438,7 +463,12 @@ impl ConfigFile {
         out.push_str("# 数据目录 / database folder (relative to this file)\n");
         out.push_str(&format!("data_dir = {}\n\n", path(&self.data_dir)));
         out.push_str("[web]\n# 网页与API监听地址 / HTTPS listener for browsers and scripts\n");
-        out.push_str(&format!("listen = {}\n\n", quote(&self.web.listen)));
+        out.push_str(&format!("listen = {}\n", quote(&self.web.listen)));
+        if let Some(address) = &self.web.certificate_login_listen {
+            out.push_str("# 单位证书登录地址（要求单位证书）/ certificate-login address for units (a unit certificate is required)\n");
+            out.push_str(&format!("certificate_login_listen = {}\n", quote(address)));
+        }
+        out.push('\n');
         out.push_str("[federation]\n# 节点间监听地址 / HTTPS listener for other nodes (client certificates required)\n");
         out.push_str(&format!("listen = {}\n", quote(&self.federation.listen)));
         out.push_str(

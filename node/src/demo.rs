@@ -135,6 +135,7 @@ struct PlannedNode {
     listeners: NodeListeners,
     web_listen: String,
     federation_listen: String,
+    certificate_login_listen: Option<String>,
 }
 
 /// Settings of a launch that differ between the demo and the tests.
@@ -178,17 +179,29 @@ pub async fn launch(
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let mut planned = Vec::new();
     for identity in members {
-        let listeners =
-            NodeListeners::bind_ephemeral(loopback).map_err(|source| LaunchError::Start {
-                node: identity.conventional_name(),
-                source: Box::new(source),
-            })?;
+        // A demo city also offers certificate login for its units (R17).
+        let bound = if identity.level() == NodeLevel::City {
+            NodeListeners::bind_ephemeral_with_certificate_login(loopback)
+        } else {
+            NodeListeners::bind_ephemeral(loopback)
+        };
+        let listeners = bound.map_err(|source| LaunchError::Start {
+            node: identity.conventional_name(),
+            source: Box::new(source),
+        })?;
         let (web, federation) = listeners.addresses().map_err(io_error(dir))?;
+        let certificate_login_listen = listeners
+            .certificate_login
+            .as_ref()
+            .map(|listener| listener.local_addr().map(|address| address.to_string()))
+            .transpose()
+            .map_err(io_error(dir))?;
         planned.push(PlannedNode {
             identity: identity.clone(),
             listeners,
             web_listen: web.to_string(),
             federation_listen: federation.to_string(),
+            certificate_login_listen,
         });
     }
     let federation_url_of = |identity: &NodeIdentity| {
@@ -232,6 +245,7 @@ pub async fn launch(
             data_dir: PathBuf::from("data"),
             web: WebSection {
                 listen: plan.web_listen.clone(),
+                certificate_login_listen: plan.certificate_login_listen.clone(),
             },
             federation: FederationSection {
                 listen: plan.federation_listen.clone(),
@@ -280,6 +294,9 @@ pub struct FederationFileNode {
     pub web_url: String,
     /// Federation listener URL.
     pub federation_url: String,
+    /// City nodes: the certificate-login URL for units (asks for a unit certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_login_url: Option<String>,
 }
 
 /// One login in `federation.json`.
@@ -321,6 +338,7 @@ impl RunningFederation {
                     division: node.state.config.division.to_string(),
                     web_url: node.web_url(),
                     federation_url: node.federation_url(),
+                    certificate_login_url: node.certificate_login_url(),
                 })
                 .collect(),
             ca_cert: self.ca_cert_path().display().to_string(),

@@ -24,6 +24,7 @@ pub mod rules;
 pub mod spreadsheet;
 pub mod store;
 pub mod tls;
+pub mod unit_certs;
 pub mod urging;
 pub mod verify;
 pub mod web;

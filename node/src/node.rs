@@ -42,6 +42,8 @@ pub struct NodeState {
     pub aggregates: crate::aggregate::AggregateTrees,
     /// Reminders, urging and deadline notices; how far the timed jobs got.
     pub notices: crate::urging::store::NoticeTrees,
+    /// The unit CA and the certificates it issued (city nodes only).
+    pub unit_certificates: Option<crate::unit_certs::UnitCertificates>,
     /// Published snapshots of the totals.
     pub publications: crate::aggregate::publication::PublicationTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
@@ -145,6 +147,8 @@ pub struct NodeListeners {
     pub web: std::net::TcpListener,
     /// Federation.
     pub federation: std::net::TcpListener,
+    /// Certificate login for units (city nodes that configure it).
+    pub certificate_login: Option<std::net::TcpListener>,
 }
 
 fn bind(field: &'static str, address: SocketAddr) -> Result<std::net::TcpListener, StartError> {
@@ -169,6 +173,10 @@ impl NodeListeners {
         Ok(NodeListeners {
             web: bind("web.listen", config.web_listen)?,
             federation: bind("federation.listen", config.federation_listen)?,
+            certificate_login: config
+                .certificate_login_listen
+                .map(|address| bind("web.certificate_login_listen", address))
+                .transpose()?,
         })
     }
 
@@ -177,7 +185,20 @@ impl NodeListeners {
         Ok(NodeListeners {
             web: bind("web.listen", SocketAddr::new(ip, 0))?,
             federation: bind("federation.listen", SocketAddr::new(ip, 0))?,
+            certificate_login: None,
         })
+    }
+
+    /// Three fresh ports: web, federation and certificate login (a demo city).
+    pub fn bind_ephemeral_with_certificate_login(
+        ip: std::net::IpAddr,
+    ) -> Result<NodeListeners, StartError> {
+        let mut listeners = NodeListeners::bind_ephemeral(ip)?;
+        listeners.certificate_login = Some(bind(
+            "web.certificate_login_listen",
+            SocketAddr::new(ip, 0),
+        )?);
+        Ok(listeners)
     }
 
     /// The bound addresses (web, federation).
@@ -195,6 +216,8 @@ pub struct NodeHandle {
     pub web_addr: SocketAddr,
     /// Where the federation listener is.
     pub federation_addr: SocketAddr,
+    /// Where the certificate-login listener is, if the node has one.
+    pub certificate_login_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     scheduler: Option<Jobs>,
@@ -213,6 +236,12 @@ impl NodeHandle {
     /// `https://ip:port` of the web listener.
     pub fn web_url(&self) -> String {
         format!("https://{}", self.web_addr)
+    }
+
+    /// The certificate-login base URL, if the node has that listener.
+    pub fn certificate_login_url(&self) -> Option<String> {
+        self.certificate_login_addr
+            .map(|address| format!("https://{address}"))
     }
 
     /// `https://ip:port` of the federation listener.
@@ -319,6 +348,20 @@ pub async fn start(
     let registry = crate::registry::store::RegistryStore::open(&store)?;
     let aggregates = crate::aggregate::AggregateTrees::open(&store)?;
     let notices = crate::urging::store::NoticeTrees::open(&store)?;
+    let unit_certificates = if config.level() == zhibao_federation_protocol::NodeLevel::City {
+        Some(
+            crate::unit_certs::UnitCertificates::open(
+                &store,
+                &config.data_dir,
+                config.division.name_zh(),
+                &material,
+                now,
+            )
+            .map_err(|error| StartError::Accounts(format!("unit certificates: {error}")))?,
+        )
+    } else {
+        None
+    };
     let publications = crate::aggregate::publication::PublicationTrees::open(&store)?;
     let metadata = crate::metadata::store::MetadataStore::open(&store)?;
     let standards = crate::report::standards::Standards::load_for(&config, &metadata, now)
@@ -338,6 +381,7 @@ pub async fn start(
         metadata,
         aggregates,
         notices,
+        unit_certificates,
         publications,
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),
@@ -392,6 +436,29 @@ pub async fn start(
             shutdown_receiver.clone(),
         )),
     ];
+    let certificate_login_address = match (
+        listeners.certificate_login,
+        state.unit_certificates.as_ref(),
+    ) {
+        (Some(listener), Some(certificates)) => {
+            let address = listener.local_addr().ok();
+            let listener =
+                tokio::net::TcpListener::from_std(listener).map_err(|source| StartError::Bind {
+                    field: "web.certificate_login_listen",
+                    address: state.config.web_listen,
+                    source,
+                })?;
+            tasks.push(tokio::spawn(crate::tls::serve(
+                listener,
+                certificates.login_tls.clone(),
+                crate::web::app(state.clone()),
+                PeerCertificates::Attach,
+                shutdown_receiver.clone(),
+            )));
+            address
+        }
+        _ => None,
+    };
     tasks.push(tokio::spawn(reload_revocation_list_periodically(
         state.clone(),
         shutdown_receiver.clone(),
@@ -432,6 +499,7 @@ pub async fn start(
         state,
         web_addr: web_address,
         federation_addr: federation_address,
+        certificate_login_addr: certificate_login_address,
         shutdown,
         tasks,
         scheduler,

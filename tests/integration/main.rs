@@ -24,4 +24,5 @@ mod review_flow;
 mod roles;
 mod standards;
 mod totals;
+mod unit_certificates;
 mod urging;

@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 46] = [
+const ROUTES: [(&str, &str); 50] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -52,6 +52,10 @@ const ROUTES: [(&str, &str); 46] = [
     ("POST", "/api/v1/periods/exceptions"),
     ("POST", "/api/v1/admin/backup"),
     ("GET", "/api/v1/notices"),
+    ("POST", "/api/v1/units/{code}/changes"),
+    ("POST", "/api/v1/units/{code}/certificate"),
+    ("DELETE", "/api/v1/units/{code}/certificate"),
+    ("GET", "/api/v1/units/{code}/certificates"),
     ("POST", "/api/v1/urge"),
     ("GET", "/api/v1/accounts"),
     ("GET", "/api/v1/accounts/export.xlsx"),

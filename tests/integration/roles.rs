@@ -299,6 +299,10 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("GET", "/api/v1/aggregates".to_string()),
         ("GET", "/api/v1/progress".to_string()),
         ("GET", "/api/v1/notices".to_string()),
+        ("POST", format!("/api/v1/units/{}/changes", own.code)),
+        ("POST", format!("/api/v1/units/{}/certificate", own.code)),
+        ("DELETE", format!("/api/v1/units/{}/certificate", own.code)),
+        ("GET", format!("/api/v1/units/{}/certificates", own.code)),
         ("POST", "/api/v1/urge".to_string()),
         ("GET", "/api/v1/accounts".to_string()),
         ("GET", "/api/v1/accounts/export.xlsx".to_string()),
@@ -768,6 +772,48 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         GEN404,
     )
     .await;
+    // Certificates and registry changes: the admin's own units only.
+    for method in ["POST", "DELETE"] {
+        m.as_user(
+            a,
+            CITY,
+            &city_admin,
+            method,
+            &format!("/api/v1/units/{}/certificate", other_city.code),
+            None,
+            404,
+            GEN404,
+        )
+        .await;
+    }
+    m.as_user(
+        a,
+        CITY,
+        &city_admin,
+        "GET",
+        &format!("/api/v1/units/{}/certificates", own.code),
+        None,
+        200,
+        None,
+    )
+    .await;
+    for (method, path) in [
+        ("POST", format!("/api/v1/units/{}/certificate", own.code)),
+        ("GET", format!("/api/v1/units/{}/certificates", own.code)),
+        ("POST", format!("/api/v1/units/{}/changes", own.code)),
+    ] {
+        m.as_user(
+            "enterprise (own unit)",
+            CITY,
+            &own.token,
+            method,
+            &path,
+            None,
+            403,
+            ACC005,
+        )
+        .await;
+    }
     for (method, tail) in [("GET", ""), ("GET", "/versions"), ("POST", "/check")] {
         m.as_user(
             a,

@@ -551,6 +551,7 @@ impl Inbound<'_> {
                 if let Ok(period) = crate::registry::PeriodId::parse(&change.period)
                     && self.config.level() != zhibao_federation_protocol::NodeLevel::City
                 {
+                    let code = unit.code.clone();
                     self.registry
                         .put_units_in(
                             tx,
@@ -561,6 +562,11 @@ impl Inbound<'_> {
                             "registry change from below",
                         )
                         .map_err(registry_tx_failure)?;
+                    if change.change
+                        == zhibao_federation_protocol::messages::RegistryChangeKind::Close
+                    {
+                        close_unit_from_below(tx, self.registry, period, &code, peer, now)?;
+                    }
                 }
             }
             MessageKind::ReportBatch => {
@@ -847,6 +853,31 @@ fn check_report_batch_chain(envelope: &Envelope) -> Result<(), PermanentRefusalO
         }
     }
     Ok(())
+}
+
+/// A unit closed by the city below: closed here too (already closed is fine:
+/// a redelivered or relayed change).
+fn close_unit_from_below(
+    tx: &crate::store::Transaction<'_>,
+    registry: &crate::registry::store::RegistryStore,
+    period: crate::registry::PeriodId,
+    code: &crate::registry::UnitCode,
+    peer: &NodeIdentity,
+    now: Timestamp,
+) -> Result<(), crate::store::TxFailure> {
+    let request = crate::registry::change::ChangeRequest {
+        change: crate::registry::change::UnitChange::Close,
+        changed_by: peer.to_uri(),
+        at: now,
+        why: "closed by the city (registry change from below)".to_string(),
+    };
+    match registry.apply_change_in(tx, period, code, request) {
+        Ok(_)
+        | Err(crate::store::TxError::Abort(crate::registry::store::RegistryStoreError::Change(
+            crate::registry::change::ChangeError::UnitClosed,
+        ))) => Ok(()),
+        Err(other) => Err(registry_tx_failure(other)),
+    }
 }
 
 fn registry_tx_failure(

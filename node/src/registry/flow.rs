@@ -55,6 +55,11 @@ pub enum RegistryFlowError {
     /// Hashing the initial passwords failed.
     #[error("{0}")]
     Accounts(String),
+    /// The change is stored, but the unit's certificates could not be revoked.
+    #[error(
+        "单位已关闭，但证书吊销失败，请重试 / the unit is closed but its certificates could not be revoked: {0}"
+    )]
+    Certificates(String),
 }
 
 /// The wire form of a unit.
@@ -423,4 +428,85 @@ pub async fn confirm_lineage(
     )?;
     state.store.commit_durable().await?;
     Ok(link)
+}
+
+/// A city admin changes a unit's entry for a period (suspend with a reason,
+/// resume, close, reclassify…): the change, the registry message to the
+/// parent (a close travels as `Close`, anything else as the updated unit) and
+/// the audit entry commit together; durable before the answer. Closing also
+/// revokes the unit's login certificates (R30), after the commit.
+pub async fn change_unit(
+    state: &NodeState,
+    period: PeriodId,
+    code: &super::UnitCode,
+    change: super::change::UnitChange,
+    why: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<super::RegistryEntry, RegistryFlowError> {
+    let closing = matches!(change, super::change::UnitChange::Close);
+    let request = super::change::ChangeRequest {
+        change,
+        changed_by: by.to_string(),
+        at: now,
+        why: why.to_string(),
+    };
+    let parent: Option<NodeIdentity> = state
+        .config
+        .parent
+        .as_ref()
+        .map(|parent| parent.identity.clone());
+    let registry = &state.registry;
+    let federation = &state.federation.trees;
+    let [entries, current] = registry.tree_handles();
+    let entry = state.store.transaction(
+        &[
+            entries,
+            current,
+            &federation.outbox,
+            &federation.next_sequence,
+            &state.audit.entries,
+        ],
+        |tx| {
+            let entry = registry.apply_change_in(tx, period, code, request.clone())?;
+            if let Some(parent) = &parent {
+                let message = RegistryChange {
+                    change: if closing {
+                        RegistryChangeKind::Close
+                    } else {
+                        RegistryChangeKind::Upsert
+                    },
+                    unit: unit_on_the_wire(&entry.unit),
+                    period: period.to_string(),
+                };
+                let outgoing = OutgoingMessage::new(parent.clone(), &message, vec![])
+                    .map_err(|error| TxError::Abort(RegistryStoreError::Store(error)))?;
+                outbound::enqueue(tx, federation, &state.federation.sealer, &outgoing, now)
+                    .map_err(into_registry_tx_error)?;
+            }
+            crate::audit::append(
+                tx,
+                &state.audit,
+                &crate::audit::AuditEvent {
+                    actor: by,
+                    action: "registry.change",
+                    subject: format!("{period}/{}: {}", code.as_str(), request.why),
+                    content_hash: None,
+                },
+                now,
+            )
+            .map_err(into_registry_tx_error)?;
+            Ok::<super::RegistryEntry, TxError<RegistryStoreError>>(entry)
+        },
+    )?;
+    state.store.commit_durable().await?;
+    if let Some(parent) = &parent {
+        state.federation.wake(parent);
+    }
+    if closing {
+        crate::unit_certs::revoke_all_of_unit(state, code.as_str(), by, now)
+            .await
+            .map_err(|error| RegistryFlowError::Certificates(error.to_string()))?;
+    }
+    Ok(entry)
 }

@@ -42,7 +42,7 @@
 //!
 //! Everything here is pure (no I/O, time passed in) except [`store`].
 
-mod change;
+pub mod change;
 mod codes;
 pub mod flow;
 pub mod import;

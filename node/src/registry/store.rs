@@ -335,6 +335,28 @@ impl RegistryStore {
             })
     }
 
+    /// [`RegistryStore::apply_change`] inside a caller's transaction, so the
+    /// change, its registry message to the parent and its audit entry commit together.
+    pub fn apply_change_in(
+        &self,
+        transaction: &crate::store::Transaction<'_>,
+        period: PeriodId,
+        code: &UnitCode,
+        request: ChangeRequest,
+    ) -> TxResult<RegistryEntry> {
+        let key = entry_key(period, code);
+        let entry = transaction.get(&self.entries, &key)?.ok_or_else(|| {
+            TxError::Abort(RegistryStoreError::NoSuchEntry {
+                period,
+                code: code.clone(),
+            })
+        })?;
+        let changed = apply_change(&entry, request)
+            .map_err(|error| TxError::Abort(RegistryStoreError::Change(error)))?;
+        self.write_entry(transaction, &changed)?;
+        Ok(changed)
+    }
+
     /// Starts period `to` from period `from`: every unit not closed is carried
     /// over as active (a suspension is for one period). Units already in `to`
     /// are left alone. Returns how many were carried over.

@@ -89,6 +89,17 @@ pub enum ApiError {
     /// Urging was refused.
     #[error(transparent)]
     Urge(#[from] crate::urging::flow::UrgeError),
+    /// A unit certificate action was refused.
+    #[error(transparent)]
+    UnitCertificate(#[from] crate::unit_certs::UnitCertError),
+    /// A registry change was refused by the registry's rules.
+    #[error(transparent)]
+    RegistryChange(crate::registry::change::ChangeError),
+    /// On the certificate-login address, the certificate names another unit.
+    #[error(
+        "证书与账户不符：请使用本单位的证书和本单位的账户登录 / the certificate belongs to another unit: log in with your own unit's certificate and account"
+    )]
+    CertificateOfAnotherAccount,
     /// Account administration refused or failed.
     #[error(transparent)]
     AccountAdmin(#[from] crate::accounts::service::AccountServiceError),
@@ -130,6 +141,9 @@ impl ApiError {
             ApiError::Urge(crate::urging::flow::UrgeError::Store(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "GEN503")
             }
+            ApiError::UnitCertificate(error) => unit_certificate_status_and_code(error),
+            ApiError::RegistryChange(_) => (StatusCode::CONFLICT, "REG003"),
+            ApiError::CertificateOfAnotherAccount => (StatusCode::FORBIDDEN, "ACC011"),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
             ApiError::AccountAdmin(admin) => account_admin_status_and_code(admin),
             ApiError::Lineage(lineage) => lineage_status_and_code(lineage),
@@ -161,6 +175,9 @@ impl ApiError {
             ) => serde_json::json!({"form": form, "period": period}),
             ApiError::Release(_)
             | ApiError::Urge(_)
+            | ApiError::UnitCertificate(_)
+            | ApiError::RegistryChange(_)
+            | ApiError::CertificateOfAnotherAccount
             | ApiError::AccountAdmin(_)
             | ApiError::Publication(_)
             | ApiError::Inbound(_)
@@ -174,6 +191,20 @@ impl ApiError {
             | ApiError::PeerWithoutIdentity { .. }
             | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
         }
+    }
+}
+
+fn unit_certificate_status_and_code(
+    error: &crate::unit_certs::UnitCertError,
+) -> (StatusCode, &'static str) {
+    use crate::unit_certs::UnitCertError;
+    match error {
+        UnitCertError::NotACity => (StatusCode::FORBIDDEN, "RV005"),
+        UnitCertError::NoSuchUnit(_) => (StatusCode::NOT_FOUND, "GEN404"),
+        UnitCertError::UnitClosed(_) => (StatusCode::CONFLICT, "CRT001"),
+        UnitCertError::NothingToRevoke(_) => (StatusCode::CONFLICT, "CRT002"),
+        UnitCertError::Pki(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
+        UnitCertError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
     }
 }
 
@@ -374,7 +405,8 @@ impl From<crate::registry::flow::RegistryFlowError> for ApiError {
             crate::registry::flow::RegistryFlowError::Store(store) => {
                 ApiError::StoreUnavailable(store)
             }
-            crate::registry::flow::RegistryFlowError::Accounts(reason) => {
+            crate::registry::flow::RegistryFlowError::Accounts(reason)
+            | crate::registry::flow::RegistryFlowError::Certificates(reason) => {
                 ApiError::Internal(reason)
             }
         }

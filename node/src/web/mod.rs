@@ -15,6 +15,7 @@ pub mod reports;
 pub mod session;
 pub mod standards;
 pub mod totals;
+pub mod unit_admin;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .merge(standards::admin_routes())
         .merge(totals::routes())
         .merge(notices::routes())
+        .merge(unit_admin::routes())
         .merge(pages::routes())
         .fallback(not_found)
         .with_state(state)

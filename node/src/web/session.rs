@@ -71,10 +71,14 @@ pub struct BegunSession {
 /// Checks a username and password (lockout, timing-safe for unknown names),
 /// records the attempt and begins a durable session. The one login path of
 /// the API and the pages.
+/// `certificate` is the verified client certificate of the certificate-login
+/// listener (none on the ordinary address): there, only the enterprise
+/// account of the unit the certificate names may log in.
 pub async fn begin_session(
     state: &NodeState,
     username: &str,
     password: &str,
+    certificate: Option<&crate::tls::VerifiedPeer>,
     now: Timestamp,
 ) -> Result<BegunSession, ApiError> {
     if username.len() > 128 || password.chars().count() > MAX_PASSWORD_CHARS {
@@ -100,6 +104,16 @@ pub async fn begin_session(
         state.store.commit_durable().await?;
         return Err(ApiError::Account(refusal));
     }
+    // SECURITY: a certificate of one unit never opens another account.
+    if let Some(certificate) = certificate
+        && !crate::unit_certs::certificate_matches_account(
+            certificate.common_name.as_deref(),
+            &account.role,
+        )
+    {
+        state.store.commit_durable().await?;
+        return Err(ApiError::CertificateOfAnotherAccount);
+    }
     let token = accounts::new_session_token();
     let session = Session::begin(&account.username, now);
     state
@@ -114,11 +128,19 @@ pub async fn begin_session(
 /// Logs in; answers a bearer token (and sets the session cookie for browsers).
 async fn log_in(
     State(state): State<Arc<NodeState>>,
+    certificate: Option<axum::Extension<crate::tls::VerifiedPeer>>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let now = Timestamp::now_from_system_clock();
-    let BegunSession { token, account } =
-        begin_session(&state, &request.username, &request.password, now).await?;
+    let certificate = certificate.map(|axum::Extension(peer)| peer);
+    let BegunSession { token, account } = begin_session(
+        &state,
+        &request.username,
+        &request.password,
+        certificate.as_ref(),
+        now,
+    )
+    .await?;
     let mut headers = HeaderMap::new();
     if let Some(cookie) = session_cookie(&token) {
         headers.insert(header::SET_COOKIE, cookie);

@@ -62,12 +62,14 @@ async fn login_page(lang: Lang) -> Result<Response, PageError> {
 async fn log_in(
     State(state): State<Arc<NodeState>>,
     Page { lang, .. }: Page<SameOrigin>,
+    certificate: Option<axum::Extension<crate::tls::VerifiedPeer>>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let username = field(&form, "username").unwrap_or_default().trim();
     let password = field(&form, "password").unwrap_or_default();
     let now = Timestamp::now_from_system_clock();
-    match begin_session(&state, username, password, now).await {
+    let certificate = certificate.map(|axum::Extension(peer)| peer);
+    match begin_session(&state, username, password, certificate.as_ref(), now).await {
         Ok(begun) => {
             let target = if begun.account.must_change_password {
                 "/password"
