@@ -273,6 +273,9 @@ fn print_demo_guide(
             node.web_url(),
             node.federation_url()
         );
+        if let Some(url) = node.certificate_login_url() {
+            println!("  {:<16} 单位证书登录 / unit certificate login {url}", "");
+        }
     }
     println!(
         "根证书 / CA certificate: {}",
@@ -501,6 +504,13 @@ fn print_demo_guide_steps(description: &crate::demo::FederationFile) {
         url_of("national")
     );
     println!("     accept into the national database; admins see the federation links page");
+    println!(
+        "  5. 统计看板 / dashboards: {city}/progress, {city}/totals；公开发布 / public page: {}/public",
+        url_of("national")
+    );
+    println!(
+        "  6. 离线填报 / offline entry: 报表页面下载 Excel 模板，填好后上传 / download the Excel template on the form page, fill it, upload it"
+    );
     println!("  英文界面 / English: 任意页面加 ?lang=en / add ?lang=en to any page");
 }
 
