@@ -8,6 +8,7 @@ mod accounts;
 mod backup;
 mod browser;
 mod cli;
+mod county;
 mod crash_mid_flow;
 mod demo;
 mod durability;

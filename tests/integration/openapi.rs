@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 50] = [
+const ROUTES: [(&str, &str); 55] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -52,6 +52,11 @@ const ROUTES: [(&str, &str); 50] = [
     ("POST", "/api/v1/periods/exceptions"),
     ("POST", "/api/v1/admin/backup"),
     ("GET", "/api/v1/notices"),
+    ("POST", "/api/v1/accounts"),
+    ("GET", "/api/v1/registry/proposals"),
+    ("POST", "/api/v1/registry/proposals"),
+    ("POST", "/api/v1/registry/proposals/{id}/confirm"),
+    ("POST", "/api/v1/registry/proposals/{id}/reject"),
     ("POST", "/api/v1/units/{code}/changes"),
     ("POST", "/api/v1/units/{code}/certificate"),
     ("DELETE", "/api/v1/units/{code}/certificate"),
@@ -73,6 +78,7 @@ fn concrete(path: &str) -> String {
         .replace("{form}", "G101")
         .replace("{period}", "2025")
         .replace("{version}", "1")
+        .replace("{id}", "320102-2025-913201000000000001-1")
         .replace("{username}", "reviewer320100-1")
 }
 

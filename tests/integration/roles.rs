@@ -303,6 +303,11 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("POST", format!("/api/v1/units/{}/certificate", own.code)),
         ("DELETE", format!("/api/v1/units/{}/certificate", own.code)),
         ("GET", format!("/api/v1/units/{}/certificates", own.code)),
+        ("POST", "/api/v1/accounts".to_string()),
+        ("GET", "/api/v1/registry/proposals".to_string()),
+        ("POST", "/api/v1/registry/proposals".to_string()),
+        ("POST", "/api/v1/registry/proposals/x/confirm".to_string()),
+        ("POST", "/api/v1/registry/proposals/x/reject".to_string()),
         ("POST", "/api/v1/urge".to_string()),
         ("GET", "/api/v1/accounts".to_string()),
         ("GET", "/api/v1/accounts/export.xlsx".to_string()),
@@ -801,6 +806,9 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("POST", format!("/api/v1/units/{}/certificate", own.code)),
         ("GET", format!("/api/v1/units/{}/certificates", own.code)),
         ("POST", format!("/api/v1/units/{}/changes", own.code)),
+        ("POST", "/api/v1/accounts".to_string()),
+        ("GET", "/api/v1/registry/proposals".to_string()),
+        ("POST", "/api/v1/registry/proposals/x/confirm".to_string()),
     ] {
         m.as_user(
             "enterprise (own unit)",

@@ -31,6 +31,77 @@ pub enum AccountAdminError {
     /// An admin tried to disable its own account.
     #[error("不能停用自己的账户 / you cannot disable your own account")]
     CannotDisableSelf,
+    /// The login name is in use.
+    #[error("登录名 {0} 已被使用，请换一个 / the login name {0} is taken: choose another")]
+    UsernameTaken(String),
+    /// A new account that cannot be made as asked.
+    #[error("{message}")]
+    BadNewAccount {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
+}
+
+/// The roles an admin may create accounts for (enterprise logins come with
+/// their units; the admin and the first reviewers with the node).
+pub const CREATABLE_ROLES: [&str; 2] = ["county", "reviewer"];
+
+/// Checks a new account: a login name of 3–64 letters, digits, `.`, `_`, `-`;
+/// a role an admin may create; for a county user, a county inside the node's division.
+pub fn new_account_role(
+    username: &str,
+    role: &str,
+    county: Option<&str>,
+    node_division: DivisionCode,
+) -> Result<Role, AccountAdminError> {
+    let name_ok = (3..=64).contains(&username.chars().count())
+        && username
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "._-".contains(character));
+    if !name_ok {
+        return Err(AccountAdminError::BadNewAccount {
+            field: "username",
+            message:
+                "username：3–64 个字母、数字或 . _ - / username: 3–64 letters, digits or . _ -"
+                    .to_string(),
+        });
+    }
+    match (role, county) {
+        ("reviewer", None) => Ok(Role::Reviewer),
+        ("reviewer", Some(_)) => Err(AccountAdminError::BadNewAccount {
+            field: "county",
+            message: "county：只有县级用户填写区县 / county: only for a county user".to_string(),
+        }),
+        ("county", Some(code)) => {
+            let county = DivisionCode::parse(code)
+                .ok()
+                .filter(|county| {
+                    county.kind() == crate::division::DivisionKind::County
+                        && node_division.contains(*county)
+                })
+                .ok_or_else(|| AccountAdminError::BadNewAccount {
+                    field: "county",
+                    message: format!(
+                        "county：{code} 不是本辖区的区县代码 / county: {code} is not a county of this jurisdiction"
+                    ),
+                })?;
+            Ok(Role::County { county })
+        }
+        ("county", None) => Err(AccountAdminError::BadNewAccount {
+            field: "county",
+            message:
+                "county：请填写区县代码（如 320102） / county: give the county code (e.g. 320102)"
+                    .to_string(),
+        }),
+        (other, _) => Err(AccountAdminError::BadNewAccount {
+            field: "role",
+            message: format!(
+                "role：不能新建 {other} 账户，只能新建 county 或 reviewer / role: {other} accounts cannot be created here, only county or reviewer"
+            ),
+        }),
+    }
 }
 
 /// Which accounts a listing or export shows.

@@ -381,3 +381,65 @@ pub async fn export(
         passwords_reset: changes.len(),
     })
 }
+
+/// An admin makes a county user (R34) or another reviewer: a strong initial
+/// password answered once, to be changed at first login. The login name is
+/// checked free inside the writing transaction.
+pub async fn create_account(
+    state: &NodeState,
+    username: &str,
+    role: &str,
+    county: Option<&str>,
+    by: &str,
+    now: Timestamp,
+) -> Result<(AccountView, String), AccountServiceError> {
+    let role = admin::new_account_role(username, role, county, state.config.division)?;
+    let Some((password, hash)) = new_initial_passwords(1).await?.into_iter().next() else {
+        return Err(AccountServiceError::Internal(
+            "no password was generated".to_string(),
+        ));
+    };
+    let account = Account {
+        username: username.to_string(),
+        password_hash: hash,
+        role,
+        must_change_password: true,
+        disabled: false,
+        failed_logins: 0,
+        locked_until_ms: None,
+        created_at_ms: now.0,
+        last_login_ms: None,
+    };
+    let trees = &state.accounts;
+    let event_key = event_key(now);
+    state.store.transaction(
+        &[&trees.accounts, &trees.events, &state.audit.entries],
+        |tx| {
+            if tx.get(&trees.accounts, username.as_bytes())?.is_some() {
+                return Err(TxError::Abort(AccountServiceError::Admin(
+                    AccountAdminError::UsernameTaken(username.to_string()),
+                )));
+            }
+            tx.insert(&trees.accounts, username.as_bytes(), &account)?;
+            tx.insert(
+                &trees.events,
+                &event_key,
+                &AccountEvent::new(by, "account.create", username, now),
+            )?;
+            audit::append(
+                tx,
+                &state.audit,
+                &AuditEvent {
+                    actor: by,
+                    action: "account.create",
+                    subject: format!("{username} ({})", account.role.name()),
+                    content_hash: None,
+                },
+                now,
+            )?;
+            Ok(())
+        },
+    )?;
+    state.store.commit_durable().await?;
+    Ok((view_of(state, &account)?, password))
+}

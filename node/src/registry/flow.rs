@@ -444,6 +444,21 @@ pub async fn change_unit(
     by: &str,
     now: Timestamp,
 ) -> Result<super::RegistryEntry, RegistryFlowError> {
+    change_unit_recording(state, period, code, change, why, by, None, now).await
+}
+
+/// [`change_unit`], also writing a decided county proposal in the same transaction.
+#[allow(clippy::too_many_arguments)] // why: the change, who and when, and the proposal it settles
+async fn change_unit_recording(
+    state: &NodeState,
+    period: PeriodId,
+    code: &super::UnitCode,
+    change: super::change::UnitChange,
+    why: &str,
+    by: &str,
+    decided_proposal: Option<&super::county::CountyProposal>,
+    now: Timestamp,
+) -> Result<super::RegistryEntry, RegistryFlowError> {
     let closing = matches!(change, super::change::UnitChange::Close);
     let request = super::change::ChangeRequest {
         change,
@@ -466,9 +481,13 @@ pub async fn change_unit(
             &federation.outbox,
             &federation.next_sequence,
             &state.audit.entries,
+            &registry.proposals,
         ],
         |tx| {
             let entry = registry.apply_change_in(tx, period, code, request.clone())?;
+            if let Some(proposal) = decided_proposal {
+                tx.insert(&registry.proposals, proposal.id.as_bytes(), proposal)?;
+            }
             if let Some(parent) = &parent {
                 let message = RegistryChange {
                     change: if closing {
@@ -509,4 +528,192 @@ pub async fn change_unit(
             .map_err(|error| RegistryFlowError::Certificates(error.to_string()))?;
     }
     Ok(entry)
+}
+
+/// Why county work was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CountyFlowError {
+    /// A unit not in the county's registry of that period, or an unknown proposal.
+    #[error("{0}")]
+    NotFound(String),
+    /// The proposal rules refused it.
+    #[error(transparent)]
+    Proposal(#[from] super::county::ProposalError),
+    /// The registry would refuse the change (e.g. resuming a unit not suspended).
+    #[error(transparent)]
+    Change(#[from] super::change::ChangeError),
+    /// The registry change failed.
+    #[error(transparent)]
+    Flow(#[from] RegistryFlowError),
+    /// Storage.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One proposed change, as a county user sends it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposedChange {
+    /// The unit's credit code.
+    pub unit: String,
+    /// The change.
+    pub change: super::change::UnitChange,
+    /// Why.
+    pub why: String,
+}
+
+/// A county user proposes changes for units of its county (R34): every one
+/// checked (in the county's registry of the period, a county kind of change,
+/// one the registry would accept now), then all stored with an audit entry
+/// in one transaction — or none.
+pub async fn propose_changes(
+    state: &NodeState,
+    county: DivisionCode,
+    period: PeriodId,
+    changes: Vec<ProposedChange>,
+    by: &str,
+    now: Timestamp,
+) -> Result<Vec<super::county::CountyProposal>, CountyFlowError> {
+    let mut proposals = Vec::new();
+    for (index, proposed) in changes.into_iter().enumerate() {
+        let not_here = || {
+            CountyFlowError::NotFound(format!(
+                "第 {} 项：{} 不在本县 {period} 年度名录中 / item {}: {} is not in this county's registry of {period}",
+                index + 1,
+                proposed.unit,
+                index + 1,
+                proposed.unit
+            ))
+        };
+        let code = super::UnitCode::parse(&proposed.unit).map_err(|_| not_here())?;
+        let entry = state
+            .registry
+            .entry(period, &code)
+            .map_err(|error| StoreError::Engine(error.to_string()))?
+            .filter(|entry| county.contains(entry.unit.county))
+            .ok_or_else(not_here)?;
+        let proposal = super::county::propose(
+            &county.to_string(),
+            &period.to_string(),
+            code.as_str(),
+            proposed.change,
+            &proposed.why,
+            by,
+            Timestamp(now.0 + index as i64),
+        )?;
+        // Would the registry take it now? (It is checked again when the city confirms.)
+        super::change::apply_change(
+            &entry,
+            super::change::ChangeRequest {
+                change: proposal.change.clone(),
+                changed_by: by.to_string(),
+                at: now,
+                why: proposal.why.clone(),
+            },
+        )?;
+        proposals.push(proposal);
+    }
+    let registry = &state.registry;
+    state
+        .store
+        .transaction(&[&registry.proposals, &state.audit.entries], |tx| {
+            for proposal in &proposals {
+                tx.insert(&registry.proposals, proposal.id.as_bytes(), proposal)?;
+            }
+            crate::audit::append(
+                tx,
+                &state.audit,
+                &crate::audit::AuditEvent {
+                    actor: by,
+                    action: "registry.county_proposal",
+                    subject: format!("{county} {period}: {} change(s)", proposals.len()),
+                    content_hash: None,
+                },
+                now,
+            )?;
+            Ok::<(), TxError<StoreError>>(())
+        })?;
+    state.store.commit_durable().await?;
+    Ok(proposals)
+}
+
+/// The proposals a caller sees: a county its own, the city all; newest first.
+pub fn proposals_within(
+    state: &NodeState,
+    within: DivisionCode,
+    pending_only: bool,
+) -> Result<Vec<super::county::CountyProposal>, StoreError> {
+    let mut proposals = Vec::new();
+    for entry in state.registry.proposals.scan_prefix(&[]) {
+        let (_, proposal) = entry?;
+        let in_scope =
+            DivisionCode::parse(&proposal.county).is_ok_and(|county| within.contains(county));
+        if in_scope && (!pending_only || proposal.decision.is_none()) {
+            proposals.push(proposal);
+        }
+    }
+    proposals.sort_by_key(|proposal| std::cmp::Reverse(proposal.proposed_at_ms));
+    Ok(proposals)
+}
+
+/// A city admin confirms (the change is made, travels up, and the proposal is
+/// marked, in one transaction) or rejects (with a note) a county's proposal.
+pub async fn decide_proposal(
+    state: &NodeState,
+    id: &str,
+    confirm: bool,
+    note: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<super::county::CountyProposal, CountyFlowError> {
+    let proposal = state
+        .registry
+        .proposals
+        .get(id.as_bytes())?
+        .ok_or_else(|| {
+            CountyFlowError::NotFound(format!("没有县级上报 {id} / no county proposal {id}"))
+        })?;
+    let decided = super::county::decide(&proposal, confirm, note, by, now)?;
+    if !confirm {
+        let registry = &state.registry;
+        state
+            .store
+            .transaction(&[&registry.proposals, &state.audit.entries], |tx| {
+                tx.insert(&registry.proposals, decided.id.as_bytes(), &decided)?;
+                crate::audit::append(
+                    tx,
+                    &state.audit,
+                    &crate::audit::AuditEvent {
+                        actor: by,
+                        action: "registry.county_proposal_rejected",
+                        subject: decided.id.clone(),
+                        content_hash: None,
+                    },
+                    now,
+                )?;
+                Ok::<(), TxError<StoreError>>(())
+            })?;
+        state.store.commit_durable().await?;
+        return Ok(decided);
+    }
+    let period = PeriodId::parse(&proposal.period)
+        .map_err(|error| CountyFlowError::NotFound(error.to_string()))?;
+    let code = super::UnitCode::parse(&proposal.unit)
+        .map_err(|error| CountyFlowError::NotFound(error.to_string()))?;
+    let why = format!(
+        "{}（县级上报 {}，市级确认）",
+        proposal.why, proposal.proposed_by
+    );
+    change_unit_recording(
+        state,
+        period,
+        &code,
+        proposal.change.clone(),
+        &why,
+        by,
+        Some(&decided),
+        now,
+    )
+    .await?;
+    Ok(decided)
 }

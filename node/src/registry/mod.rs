@@ -44,6 +44,7 @@
 
 pub mod change;
 mod codes;
+pub mod county;
 pub mod flow;
 pub mod import;
 pub mod lineage;

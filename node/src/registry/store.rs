@@ -27,6 +27,11 @@ use super::unit::{ControlClass, RegistryEntry, StatusKind, SurveyUnit, UnitStatu
 const UNIT_BY_CODE: &str = "unit_by_code";
 const REGISTRY_BY_PERIOD_CODE: &str = "registry_by_period_code";
 const LINEAGE_BY_CURRENT: &str = "lineage_by_current";
+const COUNTY_PROPOSAL_BY_ID: &str = "county_proposal_by_id";
+
+impl Record for super::county::CountyProposal {
+    const FORMAT_VERSION: u8 = 1;
+}
 
 /// The newest registration of a unit.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -163,6 +168,8 @@ pub struct RegistryStore {
     units: Tree<CurrentUnit>,
     entries: Tree<RegistryEntry>,
     links: Tree<LineageLink>,
+    /// County proposals (R34) by id (which starts with the county).
+    pub proposals: Tree<super::county::CountyProposal>,
 }
 
 fn entry_key(period: PeriodId, code: &UnitCode) -> Vec<u8> {
@@ -198,6 +205,7 @@ impl RegistryStore {
             units: store.tree(UNIT_BY_CODE)?,
             entries: store.tree(REGISTRY_BY_PERIOD_CODE)?,
             links: store.tree(LINEAGE_BY_CURRENT)?,
+            proposals: store.tree(COUNTY_PROPOSAL_BY_ID)?,
         })
     }
 

@@ -22,7 +22,7 @@ use crate::node::NodeState;
 /// The account administration routes.
 pub fn routes() -> Router<Arc<NodeState>> {
     Router::new()
-        .route("/api/v1/accounts", get(list_accounts))
+        .route("/api/v1/accounts", get(list_accounts).post(create_account))
         .route("/api/v1/accounts/export.xlsx", get(export_accounts))
         .route(
             "/api/v1/accounts/{username}/reset-password",
@@ -71,6 +71,42 @@ async fn list_accounts(
         "count": accounts.len(),
         "accounts": accounts,
     })))
+}
+
+/// Body of `POST /api/v1/accounts`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    username: String,
+    /// `county` or `reviewer`.
+    role: String,
+    /// The county of a county user, e.g. `320102`.
+    county: Option<String>,
+}
+
+/// # `POST /api/v1/accounts`
+/// An admin makes a county user (its county inside the node's division) or
+/// another reviewer; the initial password is answered once.
+async fn create_account(
+    State(state): State<Arc<NodeState>>,
+    Admin(admin): Admin,
+    super::ApiJson(body): super::ApiJson<NewAccount>,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    let (view, password) = service::create_account(
+        &state,
+        body.username.trim(),
+        &body.role,
+        body.county.as_deref(),
+        &admin.account.username,
+        now,
+    )
+    .await?;
+    Ok((
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(serde_json::json!({"account": view, "password": password})),
+    )
+        .into_response())
 }
 
 /// # `POST /api/v1/accounts/{username}/reset-password`

@@ -95,6 +95,9 @@ pub enum ApiError {
     /// A registry change was refused by the registry's rules.
     #[error(transparent)]
     RegistryChange(crate::registry::change::ChangeError),
+    /// County work (R34) refused.
+    #[error(transparent)]
+    County(#[from] crate::registry::flow::CountyFlowError),
     /// On the certificate-login address, the certificate names another unit.
     #[error(
         "证书与账户不符：请使用本单位的证书和本单位的账户登录 / the certificate belongs to another unit: log in with your own unit's certificate and account"
@@ -143,6 +146,7 @@ impl ApiError {
             }
             ApiError::UnitCertificate(error) => unit_certificate_status_and_code(error),
             ApiError::RegistryChange(_) => (StatusCode::CONFLICT, "REG003"),
+            ApiError::County(error) => county_status_and_code(error),
             ApiError::CertificateOfAnotherAccount => (StatusCode::FORBIDDEN, "ACC011"),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
             ApiError::AccountAdmin(admin) => account_admin_status_and_code(admin),
@@ -173,10 +177,14 @@ impl ApiError {
             ApiError::Publication(
                 crate::aggregate::publication::PublicationError::NothingAccepted { form, period },
             ) => serde_json::json!({"form": form, "period": period}),
+            ApiError::AccountAdmin(crate::accounts::service::AccountServiceError::Admin(
+                crate::accounts::admin::AccountAdminError::BadNewAccount { field, .. },
+            )) => serde_json::json!({"field": field}),
             ApiError::Release(_)
             | ApiError::Urge(_)
             | ApiError::UnitCertificate(_)
             | ApiError::RegistryChange(_)
+            | ApiError::County(_)
             | ApiError::CertificateOfAnotherAccount
             | ApiError::AccountAdmin(_)
             | ApiError::Publication(_)
@@ -191,6 +199,50 @@ impl ApiError {
             | ApiError::PeerWithoutIdentity { .. }
             | ApiError::BadProtocolHeader(_) => serde_json::json!({}),
         }
+    }
+}
+
+fn county_status_and_code(
+    error: &crate::registry::flow::CountyFlowError,
+) -> (StatusCode, &'static str) {
+    use crate::registry::county::ProposalError;
+    use crate::registry::flow::CountyFlowError;
+    match error {
+        CountyFlowError::NotFound(_) => (StatusCode::NOT_FOUND, "GEN404"),
+        CountyFlowError::Proposal(ProposalError::AlreadyDecided(_)) => {
+            (StatusCode::CONFLICT, "REG004")
+        }
+        CountyFlowError::Proposal(
+            ProposalError::NotACountyChange
+            | ProposalError::MissingReason
+            | ProposalError::MissingNote,
+        ) => (StatusCode::BAD_REQUEST, "GEN400"),
+        CountyFlowError::Change(_) => (StatusCode::CONFLICT, "REG003"),
+        CountyFlowError::Flow(flow) => registry_flow_status_and_code(flow),
+        CountyFlowError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
+    }
+}
+
+fn registry_flow_status_and_code(
+    error: &crate::registry::flow::RegistryFlowError,
+) -> (StatusCode, &'static str) {
+    use crate::registry::flow::RegistryFlowError;
+    use crate::registry::store::RegistryStoreError;
+    match error {
+        RegistryFlowError::Store(_) | RegistryFlowError::Registry(RegistryStoreError::Store(_)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, "GEN503")
+        }
+        RegistryFlowError::Registry(RegistryStoreError::NoSuchEntry { .. }) => {
+            (StatusCode::NOT_FOUND, "GEN404")
+        }
+        RegistryFlowError::Registry(RegistryStoreError::Change(_)) => {
+            (StatusCode::CONFLICT, "REG003")
+        }
+        RegistryFlowError::Registry(
+            RegistryStoreError::AlreadyRegistered { .. } | RegistryStoreError::Lineage(_),
+        )
+        | RegistryFlowError::Accounts(_)
+        | RegistryFlowError::Certificates(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),
     }
 }
 
@@ -326,6 +378,12 @@ fn account_admin_status_and_code(
         }
         AccountServiceError::Admin(AccountAdminError::CannotDisableSelf) => {
             (StatusCode::CONFLICT, "ACC010")
+        }
+        AccountServiceError::Admin(AccountAdminError::UsernameTaken(_)) => {
+            (StatusCode::CONFLICT, "ACC008")
+        }
+        AccountServiceError::Admin(AccountAdminError::BadNewAccount { .. }) => {
+            (StatusCode::BAD_REQUEST, "GEN400")
         }
         AccountServiceError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "GEN503"),
         AccountServiceError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "GEN500"),

@@ -45,6 +45,7 @@ pub fn app(state: Arc<NodeState>) -> Router {
         .merge(totals::routes())
         .merge(notices::routes())
         .merge(unit_admin::routes())
+        .merge(unit_admin::county_routes())
         .merge(pages::routes())
         .fallback(not_found)
         .with_state(state)

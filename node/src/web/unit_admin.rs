@@ -166,3 +166,149 @@ async fn revoke_certificates(
         serde_json::json!({"unit": code.as_str(), "revoked": revoked}),
     ))
 }
+
+/// The county routes (R34).
+pub fn county_routes() -> Router<Arc<NodeState>> {
+    Router::new()
+        .route(
+            "/api/v1/registry/proposals",
+            get(list_proposals).post(propose),
+        )
+        .route(
+            "/api/v1/registry/proposals/{id}/confirm",
+            post(confirm_proposal),
+        )
+        .route(
+            "/api/v1/registry/proposals/{id}/reject",
+            post(reject_proposal),
+        )
+}
+
+/// Body of `POST /api/v1/registry/proposals`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalsBody {
+    /// The period, e.g. `2026Q3`.
+    period: String,
+    /// The changes.
+    changes: Vec<crate::registry::flow::ProposedChange>,
+}
+
+/// # `POST /api/v1/registry/proposals`
+/// County users: this quarter's changes of the key-industry list and of the
+/// suspended units of the county, all accepted or none; the city confirms.
+async fn propose(
+    State(state): State<Arc<NodeState>>,
+    BureauUser(caller): BureauUser,
+    ApiJson(body): ApiJson<ProposalsBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let crate::accounts::Role::County { county } = caller.account.role else {
+        return Err(ApiError::Forbidden { needed: "county" });
+    };
+    if body.changes.is_empty() || body.changes.len() > 1000 {
+        return Err(ApiError::BadRequest {
+            field: Some("changes".to_string()),
+            message: "changes：1 到 1000 项 / changes: 1 to 1000 items".to_string(),
+        });
+    }
+    let period = PeriodId::parse(&body.period).map_err(|error| ApiError::BadRequest {
+        field: Some("period".to_string()),
+        message: format!("period：{error}"),
+    })?;
+    let proposals = crate::registry::flow::propose_changes(
+        &state,
+        county,
+        period,
+        body.changes,
+        &caller.account.username,
+        now(),
+    )
+    .await?;
+    Ok(Json(
+        serde_json::json!({"count": proposals.len(), "proposals": proposals}),
+    ))
+}
+
+/// Query of `GET /api/v1/registry/proposals`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalsQuery {
+    /// `true`: only those waiting for the city.
+    pending: Option<bool>,
+}
+
+/// # `GET /api/v1/registry/proposals?pending=true`
+/// A county user its county's proposals; city bureau users all of them.
+async fn list_proposals(
+    State(state): State<Arc<NodeState>>,
+    BureauUser(caller): BureauUser,
+    super::ApiQuery(query): super::ApiQuery<ProposalsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let within = match &caller.account.role {
+        crate::accounts::Role::County { county } => *county,
+        crate::accounts::Role::Admin
+        | crate::accounts::Role::Reviewer
+        | crate::accounts::Role::Enterprise { .. } => state.config.division,
+    };
+    let proposals =
+        crate::registry::flow::proposals_within(&state, within, query.pending.unwrap_or(false))?;
+    Ok(Json(
+        serde_json::json!({"count": proposals.len(), "proposals": proposals}),
+    ))
+}
+
+/// Body of confirm and reject.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    note: Option<String>,
+}
+
+async fn decide(
+    state: &NodeState,
+    admin: &crate::web::auth::SignedIn,
+    id: &str,
+    confirm: bool,
+    body: &[u8],
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
+        DecisionBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|error| ApiError::BadRequest {
+            field: None,
+            message: format!("请求内容无法读取 / the request body cannot be read: {error}"),
+        })?
+    };
+    let decided = crate::registry::flow::decide_proposal(
+        state,
+        id,
+        confirm,
+        body.note.as_deref().unwrap_or_default(),
+        &admin.account.username,
+        now(),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({"proposal": decided})))
+}
+
+/// # `POST /api/v1/registry/proposals/{id}/confirm`
+/// City admins: the change is made (and travels up) and the proposal marked, together.
+async fn confirm_proposal(
+    State(state): State<Arc<NodeState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    decide(&state, &admin, &id, true, &body).await
+}
+
+/// # `POST /api/v1/registry/proposals/{id}/reject` `{note}`
+/// City admins: rejected, with a note for the county.
+async fn reject_proposal(
+    State(state): State<Arc<NodeState>>,
+    Admin(admin): Admin,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    decide(&state, &admin, &id, false, &body).await
+}
