@@ -42,6 +42,8 @@ pub struct NodeState {
     pub aggregates: crate::aggregate::AggregateTrees,
     /// Reminders, urging and deadline notices; how far the timed jobs got.
     pub notices: crate::urging::store::NoticeTrees,
+    /// Progress summaries sent (a city) or received from each city (above).
+    pub progress: crate::progress::store::ProgressTrees,
     /// Published snapshots of the totals.
     pub publications: crate::aggregate::publication::PublicationTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
@@ -319,6 +321,7 @@ pub async fn start(
     let registry = crate::registry::store::RegistryStore::open(&store)?;
     let aggregates = crate::aggregate::AggregateTrees::open(&store)?;
     let notices = crate::urging::store::NoticeTrees::open(&store)?;
+    let progress = crate::progress::store::ProgressTrees::open(&store)?;
     let publications = crate::aggregate::publication::PublicationTrees::open(&store)?;
     let metadata = crate::metadata::store::MetadataStore::open(&store)?;
     let standards = crate::report::standards::Standards::load_for(&config, &metadata, now)
@@ -338,6 +341,7 @@ pub async fn start(
         metadata,
         aggregates,
         notices,
+        progress,
         publications,
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),

@@ -24,6 +24,7 @@ struct Side {
     audit: crate::audit::AuditLog,
     registry: crate::registry::store::RegistryStore,
     metadata: crate::metadata::store::MetadataStore,
+    progress: crate::progress::store::ProgressTrees,
 }
 
 fn side(
@@ -73,6 +74,7 @@ fn side(
         audit: crate::audit::AuditLog::open(&store).unwrap(),
         registry: crate::registry::store::RegistryStore::open(&store).unwrap(),
         metadata: crate::metadata::store::MetadataStore::open(&store).unwrap(),
+        progress: crate::progress::store::ProgressTrees::open(&store).unwrap(),
         config,
         store,
     }
@@ -131,6 +133,7 @@ fn deliver(
         audit: &province.audit,
         registry: &province.registry,
         metadata: &province.metadata,
+        progress: &province.progress,
     }
     .accept_delivery(
         &from.sealer.identity,
