@@ -270,3 +270,56 @@ fn version_mismatch_names_both_versions() {
     assert!(message.contains(&(PROTOCOL_VERSION + 1).to_string()));
     assert!(check_protocol_version(PROTOCOL_VERSION).is_ok());
 }
+
+fn summary(late_units: usize) -> crate::messages::ProgressSummary {
+    use crate::messages::{CountyProgress, LateUnitOnTheWire, ProgressCounts, ProgressSummary};
+    ProgressSummary {
+        city: "320100".to_string(),
+        form: "G101".to_string(),
+        period: "2025".to_string(),
+        computed_at_ms: 1,
+        counties: vec![CountyProgress {
+            county: "320102".to_string(),
+            counts: ProgressCounts {
+                expected: 3,
+                not_started: 1,
+                draft: 1,
+                returned: 1,
+                ..ProgressCounts::default()
+            },
+        }],
+        late_units: (0..late_units)
+            .map(|index| LateUnitOnTheWire {
+                credit_code: format!("unit{index}"),
+                name: "某企业".to_string(),
+                county: "320104".to_string(),
+                state: "draft".to_string(),
+                due_ms: None,
+                overdue: false,
+            })
+            .collect(),
+        late_total: late_units as u64,
+    }
+}
+
+#[test]
+fn a_progress_summary_concerns_its_city_counties_and_late_units() {
+    let summary = summary(1);
+    assert_eq!(
+        summary.concerned_divisions(),
+        vec!["320100", "320102", "320104"]
+    );
+    assert_eq!(summary.shape_problem(), None);
+    let json = serde_json::to_string(&summary).unwrap();
+    let back = crate::messages::ProgressSummary::decode_version(1, &json).unwrap();
+    assert_eq!(back, summary);
+}
+
+#[test]
+fn a_progress_summary_with_too_many_late_units_or_a_county_twice_is_misshapen() {
+    let too_long = summary(crate::messages::MOST_LATE_UNITS_ON_THE_WIRE + 1);
+    assert!(too_long.shape_problem().unwrap().contains("at most 500"));
+    let mut twice = summary(0);
+    twice.counties.push(twice.counties[0].clone());
+    assert!(twice.shape_problem().unwrap().contains("320102"));
+}

@@ -9,6 +9,9 @@
 //!   window closes, the close itself, returned reports past their deadline.
 //!   The tick handles everything since the last one it recorded, so a node
 //!   down over a deadline does that deadline's work when it starts.
+//! - every ten minutes, and once at start, at a city: the progress summary
+//!   tick ([`crate::progress::flow::run_progress_summary_tick`]): the city's
+//!   counts per form and period go to its parent when they changed.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -95,15 +98,37 @@ pub async fn start(
         })
     })?;
     scheduler.add(deadlines).await?;
+    let weak = Arc::downgrade(state);
+    let summaries = Job::new_async("0 */10 * * * *", move |_, _| {
+        let weak = weak.clone();
+        Box::pin(async move {
+            if let Some(state) = weak.upgrade() {
+                progress_summary_tick(&state).await;
+            }
+        })
+    })?;
+    scheduler.add(summaries).await?;
     scheduler.start().await?;
-    // Catch up at start rather than up to five minutes later.
+    // Catch up at start rather than up to five (ten) minutes later.
     let weak = Arc::downgrade(state);
     tokio::spawn(async move {
         if let Some(state) = weak.upgrade() {
             deadline_tick(&state).await;
+            progress_summary_tick(&state).await;
         }
     });
     Ok(scheduler)
+}
+
+async fn progress_summary_tick(state: &NodeState) {
+    let now = Timestamp::now_from_system_clock();
+    match crate::progress::flow::run_progress_summary_tick(state, now).await {
+        Ok(tick) if tick.sent > 0 => tracing::info!(sent = tick.sent, "progress summaries queued"),
+        Ok(_) => {}
+        Err(error) => {
+            tracing::error!(%error, "progress summary tick failed; the next tick tries again")
+        }
+    }
 }
 
 async fn deadline_tick(state: &NodeState) {

@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod metadata;
 pub mod node;
 pub mod pki;
+pub mod progress;
 pub mod registry;
 pub mod report;
 pub mod review;

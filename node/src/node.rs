@@ -44,6 +44,8 @@ pub struct NodeState {
     pub notices: crate::urging::store::NoticeTrees,
     /// The unit CA and the certificates it issued (city nodes only).
     pub unit_certificates: Option<crate::unit_certs::UnitCertificates>,
+    /// Progress summaries sent (a city) or received from each city (above).
+    pub progress: crate::progress::store::ProgressTrees,
     /// Published snapshots of the totals.
     pub publications: crate::aggregate::publication::PublicationTrees,
     /// The federation listener's TLS config, replaced when a new CRL is published.
@@ -362,6 +364,7 @@ pub async fn start(
     } else {
         None
     };
+    let progress = crate::progress::store::ProgressTrees::open(&store)?;
     let publications = crate::aggregate::publication::PublicationTrees::open(&store)?;
     let metadata = crate::metadata::store::MetadataStore::open(&store)?;
     let standards = crate::report::standards::Standards::load_for(&config, &metadata, now)
@@ -382,6 +385,7 @@ pub async fn start(
         aggregates,
         notices,
         unit_certificates,
+        progress,
         publications,
         federation_tls: federation_tls.clone(),
         crl_in_force: std::sync::Mutex::new(material.crl_pem.clone()),

@@ -19,6 +19,7 @@ mod lineage;
 mod node_start;
 mod offline_entry;
 mod openapi;
+mod progress_summaries;
 mod registry;
 mod reporting;
 mod review_flow;

@@ -3,6 +3,7 @@
 //! because bureaus upgrade on different days: a province on v2 must read a
 //! city's v1 message.
 
+pub mod progress;
 pub mod reports;
 pub mod standards;
 pub mod v1;
@@ -14,6 +15,9 @@ use crate::{Envelope, MessageKind};
 pub use v2::RegistryChange;
 pub use v2::{RegistryChangeKind, UnitOnTheWire};
 
+pub use progress::{
+    CountyProgress, LateUnitOnTheWire, MOST_LATE_UNITS_ON_THE_WIRE, ProgressCounts, ProgressSummary,
+};
 pub use reports::{AcceptanceReceipt, CommentOnTheWire, Feedback, ReportBatch, ReportOnTheWire};
 pub use standards::{MetadataReleasePayload, PeriodReleasePayload};
 

@@ -24,7 +24,7 @@ use crate::review::UpperState;
 pub const MOST_LATE_UNITS: usize = 500;
 
 /// Counts of one division.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Active units registered: each owes a report.
     pub expected: usize,
@@ -45,6 +45,40 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: &Counts) {
+        self.expected += other.expected;
+        self.not_started += other.not_started;
+        self.draft += other.draft;
+        self.submitted += other.submitted;
+        self.returned += other.returned;
+        self.approved += other.approved;
+        self.accepted += other.accepted;
+        self.suspended += other.suspended;
+    }
+
+    /// Takes `other` out of these counts (never below zero).
+    pub fn subtract(&mut self, other: &Counts) {
+        self.expected = self.expected.saturating_sub(other.expected);
+        self.not_started = self.not_started.saturating_sub(other.not_started);
+        self.draft = self.draft.saturating_sub(other.draft);
+        self.submitted = self.submitted.saturating_sub(other.submitted);
+        self.returned = self.returned.saturating_sub(other.returned);
+        self.approved = self.approved.saturating_sub(other.approved);
+        self.accepted = self.accepted.saturating_sub(other.accepted);
+        self.suspended = self.suspended.saturating_sub(other.suspended);
+    }
+
+    /// Units that still owe a report: not started, draft or returned.
+    pub fn owing(&self) -> usize {
+        self.not_started + self.draft + self.returned
+    }
+
+    /// No unit counted at all.
+    pub fn is_empty(&self) -> bool {
+        self == &Counts::default()
+    }
+
     /// Approved here or accepted above, in percent of the expected (0 when none is expected).
     pub fn completion_percent(&self) -> u32 {
         if self.expected == 0 {
@@ -56,7 +90,8 @@ impl Counts {
 }
 
 /// Where a unit's report stands at this level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Standing {
     /// Nothing at this level.
     NotStarted,
@@ -83,6 +118,20 @@ impl Standing {
             Standing::Approved => "approved",
             Standing::Accepted => "accepted",
         }
+    }
+
+    /// The standing named by [`Standing::as_str`].
+    pub fn parse(text: &str) -> Option<Standing> {
+        [
+            Standing::NotStarted,
+            Standing::Draft,
+            Standing::Submitted,
+            Standing::Returned,
+            Standing::Approved,
+            Standing::Accepted,
+        ]
+        .into_iter()
+        .find(|standing| standing.as_str() == text)
     }
 }
 
@@ -115,6 +164,17 @@ pub struct ProgressReport {
     pub late: Vec<LateUnit>,
     /// How many units owe a report in all.
     pub late_total: usize,
+    /// The same units counted per city (the divisions a progress summary
+    /// covers), so a row can swap a city's live counts for its summary.
+    pub by_city: BTreeMap<DivisionCode, Counts>,
+}
+
+/// The city a county belongs to (none for a county directly under a province).
+pub fn city_of(county: DivisionCode) -> Option<DivisionCode> {
+    county
+        .path_from_nation()
+        .into_iter()
+        .find(|division| division.kind() == DivisionKind::City)
 }
 
 /// The child division of `scope` that holds `county` (or `scope` itself for a county scope).
@@ -167,15 +227,20 @@ pub fn progress(
         by_child.insert(scope, Counts::default());
     }
     let mut late = Vec::new();
+    let mut by_city: BTreeMap<DivisionCode, Counts> = BTreeMap::new();
     for entry in entries {
         let unit = &entry.unit;
         let Some(child) = child_holding(scope, unit.county) else {
             continue;
         };
-        let counts = by_child.entry(child).or_default();
+        let mut counts = Counts::default();
         match unit.status.kind() {
             StatusKind::Suspended => {
                 counts.suspended += 1;
+                by_child.entry(child).or_default().add(&counts);
+                if let Some(city) = city_of(unit.county) {
+                    by_city.entry(city).or_default().add(&counts);
+                }
                 continue;
             }
             StatusKind::Closed => continue,
@@ -212,6 +277,10 @@ pub fn progress(
             Standing::Returned => counts.returned += 1,
             Standing::Draft => counts.draft += 1,
             Standing::NotStarted => counts.not_started += 1,
+        }
+        by_child.entry(child).or_default().add(&counts);
+        if let Some(city) = city_of(unit.county) {
+            by_city.entry(city).or_default().add(&counts);
         }
         let due_ms = match standing {
             Standing::NotStarted | Standing::Draft => {
@@ -250,5 +319,6 @@ pub fn progress(
         rows: by_child.into_iter().collect(),
         late,
         late_total,
+        by_city,
     })
 }

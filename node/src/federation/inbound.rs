@@ -25,7 +25,8 @@ use zhibao_federation_protocol::{
 };
 
 use zhibao_federation_protocol::messages::{
-    AcceptanceReceipt, Feedback, MetadataReleasePayload, PeriodReleasePayload, ReportBatch,
+    AcceptanceReceipt, Feedback, MetadataReleasePayload, PeriodReleasePayload, ProgressSummary,
+    ReportBatch,
 };
 
 use super::outbound::{self, OutgoingMessage, Sealer};
@@ -100,6 +101,8 @@ pub struct Inbound<'a> {
     pub registry: &'a crate::registry::store::RegistryStore,
     /// Metadata releases and the calendar.
     pub metadata: &'a crate::metadata::store::MetadataStore,
+    /// Progress summaries received from the cities below.
+    pub progress: &'a crate::progress::store::ProgressTrees,
 }
 
 /// How far in the future of our clock a signature time may be (clocks drift).
@@ -316,6 +319,10 @@ impl Inbound<'_> {
             MessageKind::AcceptanceReceipt => {
                 self.authorize_payload::<AcceptanceReceipt>(peer, direction, envelope)
             }
+            MessageKind::ProgressSummary => {
+                self.authorize_payload::<ProgressSummary>(peer, direction, envelope)?;
+                check_progress_summary_chain(envelope)
+            }
             other => Err(PermanentRefusalOrRetry::Refuse(refusal(
                 RefusalCode::KindNotHandled,
                 format!(
@@ -430,6 +437,8 @@ impl Inbound<'_> {
                 self.registry.tree_handles()[1],
                 self.metadata.tree_handles()[0],
                 self.metadata.tree_handles()[1],
+                self.progress.tree_handles()[0],
+                self.progress.tree_handles()[1],
             ],
             |tx| {
                 let handled_through = tx
@@ -669,6 +678,20 @@ impl Inbound<'_> {
                     tx.insert(&self.review.received, &key.to_bytes(), &received)?;
                 }
             }
+            MessageKind::ProgressSummary => {
+                let wire = envelope
+                    .decode_payload::<ProgressSummary>()
+                    .map_err(malformed)?;
+                let summary = crate::progress::from_wire(&wire).map_err(|reason| {
+                    crate::store::TxFailure::Store(StoreError::Decode {
+                        tree: "progress_summary_by_form_period_city".to_string(),
+                        reason,
+                    })
+                })?;
+                if !self.progress.keep_newest_in(tx, &summary)? {
+                    tracing::debug!(%peer, city = %summary.city, form = %summary.form, period = %summary.period, "an older progress summary arrived late; kept the newer one");
+                }
+            }
             _ => {}
         }
         Ok(())
@@ -712,7 +735,12 @@ impl Inbound<'_> {
                 forwarded: vec![envelope.clone()],
             }));
         }
-        if envelope.kind != MessageKind::RegistryChange {
+        // Progress summaries go up like registry changes: the city's own
+        // envelope forwarded intact, never re-aggregated on the way.
+        if !matches!(
+            envelope.kind,
+            MessageKind::RegistryChange | MessageKind::ProgressSummary
+        ) {
             return Ok(None);
         }
         let next_hop = match self.direction_from(peer) {
@@ -877,6 +905,46 @@ fn close_unit_from_below(
             crate::registry::change::ChangeError::UnitClosed,
         ))) => Ok(()),
         Err(other) => Err(registry_tx_failure(other)),
+    }
+}
+
+/// A progress summary must be readable (divisions, form, period, states,
+/// at most 500 late units) and must be a city's own: a city sends the
+/// summary of its division only (the jurisdiction check already holds it
+/// inside), and a province only relays, carrying the city's envelope with
+/// the same payload, so the nation keeps each city's signed words.
+fn check_progress_summary_chain(envelope: &Envelope) -> Result<(), PermanentRefusalOrRetry> {
+    let summary = envelope
+        .decode_payload::<ProgressSummary>()
+        .map_err(|error| refusal(RefusalCode::MalformedPayload, error.to_string()))?;
+    crate::progress::from_wire(&summary).map_err(|reason| {
+        refusal(
+            RefusalCode::MalformedPayload,
+            format!("message {}: {reason}", envelope.message_id),
+        )
+    })?;
+    let city_of_its_own = |sender: &NodeIdentity| {
+        sender.level() == zhibao_federation_protocol::NodeLevel::City
+            && sender.division() == summary.city
+    };
+    let vouched = city_of_its_own(&envelope.sender)
+        || envelope.originals().into_iter().any(|original| {
+            !std::ptr::eq(original, envelope)
+                && city_of_its_own(&original.sender)
+                && original.payload_version == envelope.payload_version
+                && original.payload == envelope.payload
+        });
+    if vouched {
+        Ok(())
+    } else {
+        Err(refusal(
+            RefusalCode::OutsideJurisdiction,
+            format!(
+                "message {}: the progress summary of {} is not that city's own: a city sends its own, a province only relays them",
+                envelope.message_id, summary.city
+            ),
+        )
+        .into())
     }
 }
 

@@ -295,6 +295,7 @@ async fn receive_delivery(
             audit: &worker_state.audit,
             registry: &worker_state.registry,
             metadata: &worker_state.metadata,
+            progress: &worker_state.progress,
         }
         .accept_delivery(&peer.identity, &delivery, now)
     })

@@ -3,7 +3,8 @@
 
 use zhibao_federation_protocol::NodeIdentity;
 use zhibao_federation_protocol::messages::{
-    DeliveryReceipt, RegistryChange, RegistryChangeKind, UnitOnTheWire,
+    CountyProgress, DeliveryReceipt, ProgressCounts, ProgressSummary, RegistryChange,
+    RegistryChangeKind, UnitOnTheWire,
 };
 
 use super::inbound::Inbound;
@@ -24,6 +25,7 @@ struct Side {
     audit: crate::audit::AuditLog,
     registry: crate::registry::store::RegistryStore,
     metadata: crate::metadata::store::MetadataStore,
+    progress: crate::progress::store::ProgressTrees,
 }
 
 fn side(
@@ -73,6 +75,7 @@ fn side(
         audit: crate::audit::AuditLog::open(&store).unwrap(),
         registry: crate::registry::store::RegistryStore::open(&store).unwrap(),
         metadata: crate::metadata::store::MetadataStore::open(&store).unwrap(),
+        progress: crate::progress::store::ProgressTrees::open(&store).unwrap(),
         config,
         store,
     }
@@ -131,6 +134,7 @@ fn deliver(
         audit: &province.audit,
         registry: &province.registry,
         metadata: &province.metadata,
+        progress: &province.progress,
     }
     .accept_delivery(
         &from.sealer.identity,
@@ -231,4 +235,86 @@ async fn a_city_outbox_delivered_to_a_province_inbox_applies_once_in_order_and_r
     let status = outbound::delivery_status(&city.trees, &province_identity).unwrap();
     assert_eq!(status.refused_total, 1);
     assert!(status.last_error.unwrap().contains("FED021"));
+}
+
+#[tokio::test]
+async fn a_province_keeps_the_newest_progress_summary_and_relays_each_intact() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut ca = CaFolder::init(
+        &folder.path().join("pki"),
+        "ca",
+        Timestamp::now_from_system_clock(),
+    )
+    .unwrap();
+    let city = side(
+        folder.path(),
+        &mut ca,
+        "zhibao://node/city/320100",
+        Some("zhibao://node/province/320000"),
+        &[],
+    );
+    let province = side(
+        folder.path(),
+        &mut ca,
+        "zhibao://node/province/320000",
+        Some("zhibao://node/national/000000"),
+        &["zhibao://node/city/320100"],
+    );
+    let checker = zhibao_certs::CertificateChecker::new(ca.ca_cert_pem(), vec![]).unwrap();
+    let province_identity = province.sealer.identity.clone();
+    let summary = |computed_at_ms: i64, draft: u64| ProgressSummary {
+        city: "320100".into(),
+        form: "G101".into(),
+        period: "2025".into(),
+        computed_at_ms,
+        counties: vec![CountyProgress {
+            county: "320102".into(),
+            counts: ProgressCounts {
+                expected: 3,
+                draft,
+                not_started: 3 - draft,
+                ..ProgressCounts::default()
+            },
+        }],
+        late_units: vec![],
+        late_total: 3,
+    };
+    // The newer count (at 20) is queued first; the older one (at 10) arrives after it.
+    let now = Timestamp::now_from_system_clock();
+    let [outbox, next_sequence] = city.trees.enqueue_handles();
+    city.store
+        .transaction(&[outbox, next_sequence], |tx| {
+            for payload in [summary(20, 2), summary(10, 1)] {
+                let message =
+                    OutgoingMessage::new(province_identity.clone(), &payload, vec![]).unwrap();
+                outbound::enqueue(tx, &city.trees, &city.sealer, &message, now)?;
+            }
+            Ok::<(), TxError<StoreError>>(())
+        })
+        .unwrap();
+    let envelopes: Vec<_> = outbound::pending(&city.trees, &province_identity, 10)
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.envelope)
+        .collect();
+    let receipt = deliver(&province, &checker, &city, envelopes);
+    assert_eq!(
+        (receipt.acknowledged_through, receipt.refused.len()),
+        (2, 0)
+    );
+    let held = province.progress.of_form_period("G101", "2025").unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].computed_at_ms, held[0].counties[0].1.draft),
+        (20, 2)
+    );
+    // Both go on to the nation, each carrying the city's envelope unchanged.
+    let national = NodeIdentity::from_uri("zhibao://node/national/000000").unwrap();
+    let relayed = outbound::pending(&province.trees, &national, 10).unwrap();
+    assert_eq!(relayed.len(), 2);
+    assert!(relayed.iter().all(|entry| {
+        entry.envelope.forwarded.len() == 1
+            && entry.envelope.forwarded[0].sender == city.sealer.identity
+            && entry.envelope.forwarded[0].payload == entry.envelope.payload
+    }));
 }

@@ -310,12 +310,23 @@ pub(crate) fn totals_sheet(form: &Form, table: &TotalsTable) -> Sheet {
 pub struct ProgressQuery {
     form: Option<String>,
     period: Option<String>,
+    city: Option<String>,
 }
 
-/// # `GET /api/v1/progress?form=&period=`
+/// A late unit of a city's summary, as the API shows it.
+fn late_unit_json(unit: &crate::progress::SummaryLateUnit) -> serde_json::Value {
+    serde_json::json!({
+        "unit": unit.unit, "name": unit.name, "county": unit.county.to_string(),
+        "state": unit.standing.as_str(), "due_ms": unit.due_ms, "overdue": unit.overdue,
+    })
+}
+
+/// # `GET /api/v1/progress?form=&period=&city=`
 /// Per child division: units expected, not started, draft, submitted,
-/// returned, approved, accepted, suspended — live from the registry and the
-/// reports this node holds.
+/// returned, approved, accepted, suspended; at a province or the nation from
+/// the cities' progress summaries where they arrived (`source`, `as_of_ms`),
+/// live from the registry and the reports this node holds otherwise. Also
+/// the late bureaus, and with `city=` the late units of that city's summary.
 async fn progress(
     State(state): State<Arc<NodeState>>,
     BureauUser(caller): BureauUser,
@@ -325,17 +336,50 @@ async fn progress(
     let scope = scope_of(&state, &caller.account.role);
     let registry_period =
         PeriodId::parse(&period).map_err(|error| bad("period", error.to_string()))?;
+    let city = query
+        .city
+        .as_deref()
+        .map(|city| DivisionCode::parse(city).map_err(|error| bad("city", error.to_string())))
+        .transpose()?;
     let now = Timestamp::now_from_system_clock();
-    let report =
-        crate::aggregate::progress::progress(&state, &form, &period, registry_period, scope, now)?;
-    let rows: Vec<serde_json::Value> = report
+    let view =
+        crate::progress::flow::progress_view(&state, &form, &period, registry_period, scope, now)?;
+    let rows: Vec<serde_json::Value> = view
         .rows
-        .into_iter()
-        .map(|(division, counts)| serde_json::json!({"division": division.to_string(), "name": division.name_zh(), "counts": counts}))
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "division": row.division.to_string(), "name": row.division.name_zh(),
+                "counts": row.counts, "as_of_ms": row.as_of_ms, "source": row.source,
+            })
+        })
         .collect();
-    Ok(Json(
-        serde_json::json!({"form": form, "period": period, "division": scope.to_string(), "rows": rows}),
-    ))
+    let late_bureaus: Vec<serde_json::Value> = view
+        .late_bureaus
+        .iter()
+        .map(|bureau| {
+            serde_json::json!({
+                "division": bureau.division.to_string(), "name": bureau.division.name_zh(),
+                "completion_percent": bureau.completion_percent,
+                "rest_percent": bureau.rest_percent, "owing": bureau.owing,
+                "below_the_rest": bureau.below_the_rest,
+                "owing_after_close": bureau.owing_after_close,
+            })
+        })
+        .collect();
+    let city_summary = city
+        .and_then(|city| view.summaries.get(&city))
+        .map(|summary| {
+            serde_json::json!({
+                "division": summary.city.to_string(), "name": summary.city.name_zh(),
+                "as_of_ms": summary.computed_at_ms, "late_total": summary.late_total,
+                "late_units": summary.late.iter().map(late_unit_json).collect::<Vec<_>>(),
+            })
+        });
+    Ok(Json(serde_json::json!({
+        "form": form, "period": period, "division": scope.to_string(), "rows": rows,
+        "late_bureaus": late_bureaus, "city": city_summary,
+    })))
 }
 
 /// Body of `POST /api/v1/publications`.

@@ -23,12 +23,14 @@ use super::i18n::{Catalogue, Lang, Language, catalogue, format_number, format_ti
 use super::{Chrome, Crumb, OrPage, Page, PageError, check_csrf, field, render};
 use crate::accounts::Role;
 use crate::aggregate::Total;
-use crate::aggregate::progress::{Counts, progress};
+use crate::aggregate::progress::Counts;
 use crate::aggregate::table::{Breakdown, MAIN_POLLUTANTS, totals_table, unit_contributions};
 use crate::clock::Timestamp;
 use crate::division::{DivisionCode, DivisionKind};
 use crate::metadata::Form as FormDefinition;
 use crate::node::NodeState;
+use crate::progress::RowSource;
+use crate::progress::flow::progress_view;
 use crate::web::auth::{Admin, BureauUser};
 use crate::web::totals::{
     bad, breakdown, division_within, form_and_period, form_definition, publish_totals, scope_of,
@@ -128,6 +130,7 @@ fn division_label(lang: Lang, division: DivisionCode) -> String {
 struct ProgressQuery {
     form: Option<String>,
     period: Option<String>,
+    city: Option<String>,
 }
 
 /// One division row.
@@ -137,6 +140,28 @@ struct ProgressRow {
     name: String,
     counts: Counts,
     percent: u32,
+    /// When the counts were computed, and from where (empty for the total).
+    as_of: String,
+}
+
+/// A child division behind.
+#[derive(Debug)]
+struct LateBureauRow {
+    division: String,
+    name: String,
+    percent: u32,
+    rest_percent: u32,
+    owing: usize,
+    reasons: String,
+}
+
+/// The late units of one city, from its summary.
+#[derive(Debug)]
+struct CityLate {
+    name: String,
+    as_of: String,
+    count_text: String,
+    units: Vec<LateRow>,
 }
 
 /// One late unit.
@@ -163,6 +188,9 @@ struct ProgressTemplate {
     late: Vec<LateRow>,
     late_text: String,
     more_text: Option<String>,
+    late_bureaus: Vec<LateBureauRow>,
+    cities: Vec<Choice>,
+    city_late: Option<CityLate>,
     units_csv: String,
     units_xlsx: String,
     totals_href: String,
@@ -188,31 +216,90 @@ async fn progress_page(
     let registry_period = crate::registry::PeriodId::parse(&period)
         .map_err(|error| bad("period", error.to_string()))
         .or_page(lang)?;
+    let city = query
+        .city
+        .as_deref()
+        .filter(|text| !text.is_empty())
+        .map(|text| DivisionCode::parse(text).map_err(|error| bad("city", error.to_string())))
+        .transpose()
+        .or_page(lang)?;
     let now = Timestamp::now_from_system_clock();
-    let report = progress(&state, &form, &period, registry_period, scope, now).or_page(lang)?;
+    let view = progress_view(&state, &form, &period, registry_period, scope, now).or_page(lang)?;
+    let report = &view.report;
     let mut chrome = Chrome::signed_in(&state, lang, &who.0, "progress.title", "nav.progress");
     chrome.title = format!("{} · {form} {period}", catalogue.t("progress.title"));
     let mut sum = Counts::default();
-    let rows: Vec<ProgressRow> = report
+    let rows: Vec<ProgressRow> = view
         .rows
-        .into_iter()
-        .map(|(division, counts)| {
-            sum.expected += counts.expected;
-            sum.not_started += counts.not_started;
-            sum.draft += counts.draft;
-            sum.submitted += counts.submitted;
-            sum.returned += counts.returned;
-            sum.approved += counts.approved;
-            sum.accepted += counts.accepted;
-            sum.suspended += counts.suspended;
+        .iter()
+        .map(|row| {
+            sum.add(&row.counts);
+            let source = match row.source {
+                RowSource::Live => "progress.source_live",
+                RowSource::Summaries => "progress.source_summaries",
+                RowSource::Partial => "progress.source_partial",
+            };
             ProgressRow {
-                division: division.to_string(),
-                name: division.name_zh().to_string(),
-                percent: counts.completion_percent(),
-                counts,
+                division: row.division.to_string(),
+                name: row.division.name_zh().to_string(),
+                percent: row.counts.completion_percent(),
+                counts: row.counts.clone(),
+                as_of: format!("{} · {}", format_time(row.as_of_ms), catalogue.t(source)),
             }
         })
         .collect();
+    let late_bureaus = view
+        .late_bureaus
+        .iter()
+        .map(|bureau| {
+            let mut reasons = Vec::new();
+            if bureau.below_the_rest {
+                reasons.push(catalogue.t("progress.below_the_rest"));
+            }
+            if bureau.owing_after_close {
+                reasons.push(catalogue.t("progress.owing_after_close"));
+            }
+            LateBureauRow {
+                division: bureau.division.to_string(),
+                name: bureau.division.name_zh().to_string(),
+                percent: bureau.completion_percent,
+                rest_percent: bureau.rest_percent,
+                owing: bureau.owing,
+                reasons: reasons.join(" · "),
+            }
+        })
+        .collect();
+    let cities = view
+        .summaries
+        .keys()
+        .map(|code| Choice {
+            value: code.to_string(),
+            label: format!("{} {code}", code.name_zh()),
+            selected: city == Some(*code),
+        })
+        .collect();
+    let city_late = city
+        .and_then(|city| view.summaries.get(&city))
+        .map(|summary| CityLate {
+            name: summary.city.name_zh().to_string(),
+            as_of: format_time(summary.computed_at_ms),
+            count_text: catalogue.count("progress.late_count", summary.late_total),
+            units: summary
+                .late
+                .iter()
+                .map(|unit| LateRow {
+                    unit: unit.unit.clone(),
+                    name: unit.name.clone(),
+                    county: unit.county.name_zh().to_string(),
+                    state: catalogue
+                        .t(&format!("state.{}", unit.standing.as_str()))
+                        .to_string(),
+                    due: unit.due_ms.map(format_time).unwrap_or_default(),
+                    overdue: unit.overdue,
+                    href: None,
+                })
+                .collect(),
+        });
     let late = report
         .late
         .iter()
@@ -239,9 +326,13 @@ async fn progress_page(
             name: catalogue.t("progress.total").to_string(),
             percent: sum.completion_percent(),
             counts: sum,
+            as_of: String::new(),
         },
         rows,
         late,
+        late_bureaus,
+        cities,
+        city_late,
         late_text: catalogue.count("progress.late_count", report.late_total),
         more_text: (more > 0).then(|| catalogue.count("progress.more", more)),
         units_csv: link(
