@@ -89,7 +89,11 @@ fn key_of(
 }
 
 /// May this caller see the unit's reports? Someone else's unit is "not found".
-fn check_access(state: &NodeState, caller: &SignedIn, unit: &str) -> Result<(), ApiError> {
+pub(crate) fn check_access(
+    state: &NodeState,
+    caller: &SignedIn,
+    unit: &str,
+) -> Result<(), ApiError> {
     let not_found = || {
         ApiError::Report(ReportServiceError::NotFound(format!(
             "没有单位 {unit} 的报表 / no reports of unit {unit} here"

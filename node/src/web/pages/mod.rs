@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod dashboard;
 pub mod federation;
 pub mod i18n;
+pub mod print;
 pub mod public;
 pub mod registry;
 pub mod reporting;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .route("/static/zhibao.css", get(stylesheet))
         .merge(account::routes())
         .merge(reporting::routes())
+        .merge(print::routes())
         .merge(review::routes())
         .merge(federation::routes())
         .merge(accounts::routes())

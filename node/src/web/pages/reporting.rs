@@ -234,6 +234,7 @@ struct VersionLink {
     submitted_at: String,
     hash_short: String,
     href: String,
+    print_href: String,
 }
 
 /// The form page.
@@ -250,6 +251,7 @@ struct FormTemplate {
     returned_due: Option<String>,
     returned_comments: Vec<String>,
     template_url: String,
+    print_url: String,
     upload_problems: Vec<String>,
     versions: Vec<VersionLink>,
     stopped_short: bool,
@@ -571,6 +573,7 @@ fn form_template(
                 "/api/v1/reports/{}/{}/{}/versions/{}/record.xlsx",
                 key.unit, key.form, key.period, version.number
             ),
+            print_href: super::print::print_href(key, Some(version.number)),
         })
         .collect();
     FormTemplate {
@@ -579,6 +582,7 @@ fn form_template(
             key.unit, key.form, key.period
         ),
         upload_problems: shown.upload_problems,
+        print_url: super::print::print_href(key, None),
         versions,
         stopped_short,
         chrome,

@@ -289,6 +289,7 @@ struct ChangeRow {
 struct ReviewTemplate {
     chrome: Chrome,
     action_url: String,
+    print_url: String,
     unit: String,
     unit_name: String,
     state: String,
@@ -410,6 +411,7 @@ fn review_template(
     ReviewTemplate {
         chrome,
         action_url: format!("/review/{}/{}/{}", key.unit, key.form, key.period),
+        print_url: super::print::print_href(key, Some(held.version)),
         unit: key.unit.clone(),
         unit_name: held.unit_name.clone(),
         state: catalogue(lang.language)
