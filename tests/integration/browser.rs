@@ -277,6 +277,70 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
             type_into(&browser, &css, value).await;
         }
     }
+    // Autosave: typing stopped, the draft reaches the store in the background
+    // (read back over the API with the browser's own session).
+    let session = browser
+        .get_named_cookie("zhibao_session")
+        .await
+        .unwrap()
+        .value()
+        .to_string();
+    let report_api = format!("/api/v1/reports/{}/G101/{period}", login.unit);
+    wait_until("autosave saves the typed values", DEADLINE, || async {
+        let (status, answer) = federation
+            .call("city-320100", "GET", &report_api, &session, Body::Empty)
+            .await;
+        status == 200 && answer["draft"]["content"]["values"]["nh3n_emit"] == "0.05"
+    })
+    .await;
+    wait_until("the page says it saved", DEADLINE, || async {
+        text_of(&browser, "#autosave-status")
+            .await
+            .contains("已自动保存")
+    })
+    .await;
+
+    // A facility row (G103 on the G101 page): a value out of range is shown in its cell.
+    type_into(&browser, "#r-0-facility_name", "1号VOCs治理设施").await;
+    element(&browser, "#r-0-kind")
+        .await
+        .select_by_value("voc")
+        .await
+        .unwrap();
+    type_into(&browser, "#r-0-capacity", "12.5").await;
+    type_into(&browser, "#r-0-hours", "99999").await;
+    click(&browser, "#save").await;
+    assert!(!text_of(&browser, "#r-0-hours-problem").await.is_empty());
+    assert_eq!(
+        element(&browser, "#r-0-hours")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    type_into(&browser, "#r-0-hours", "7200").await;
+    // "More rows" saves and shows three more blank rows, without script.
+    click(&browser, "#more-rows").await;
+    element(&browser, "#r-6-facility_name").await;
+    assert_eq!(
+        element(&browser, "#r-0-hours")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("7200")
+    );
+    let (_, answer) = federation
+        .call("city-320100", "GET", &report_api, &session, Body::Empty)
+        .await;
+    assert_eq!(
+        answer["draft"]["content"]["rows"],
+        serde_json::json!([{"facility_name": "1号VOCs治理设施", "kind": "voc", "capacity": "12.5", "hours": "7200"}])
+    );
+
     click(&browser, "#check").await;
     let warning = text_of(&browser, ".indicator #finding-N005").await;
     assert!(warning.contains("提示"), "{warning}");
@@ -307,6 +371,25 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
             .await
             .contains("下载存档副本")
     );
+    // The print view of that version, laid out like the paper form.
+    click(&browser, "#print-version-1").await;
+    assert_eq!(text_of(&browser, "#print-unit-name").await, UNIT_NAME);
+    assert_eq!(text_of(&browser, "#print-version").await, "1");
+    assert!(
+        text_of(&browser, "#print-rows")
+            .await
+            .contains("1号VOCs治理设施")
+    );
+    assert!(
+        text_of(&browser, "#print-explanations")
+            .await
+            .contains("全部回用")
+    );
+    assert!(text_of(&browser, ".signatures").await.contains("填表人"));
+    browser.set_window_size(1366, 1800).await.unwrap();
+    screenshot(&browser, "print").await;
+    browser.set_window_size(1366, 768).await.unwrap();
+    click(&browser, "#print-back").await;
     log_out(&browser).await;
 
     // The city reviewer: queue, rules, approve.

@@ -40,6 +40,7 @@ use i18n::{Catalogue, Lang, catalogue};
 pub fn routes() -> Router<Arc<NodeState>> {
     Router::new()
         .route("/static/zhibao.css", get(stylesheet))
+        .route("/static/autosave.js", get(autosave_script))
         .merge(account::routes())
         .merge(reporting::routes())
         .merge(print::routes())
@@ -60,6 +61,44 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("../../../static/zhibao.css"),
+    )
+        .into_response()
+}
+
+/// The autosave script (the form page's only JavaScript, an enhancement).
+const AUTOSAVE_JS: &str = include_str!("../../../static/autosave.js");
+
+/// The script's entity tag: a hash of its text, so a browser revalidates
+/// (`no-cache`) and gets 304 until a new build changes the script.
+static AUTOSAVE_ETAG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(AUTOSAVE_JS.as_bytes());
+    let hex: String = digest
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+});
+
+/// # `GET /static/autosave.js`
+/// The form page's autosave script, compiled into the binary; revalidated on
+/// every load (`no-cache` with an `ETag`), so an upgrade is never masked by a
+/// cached old script.
+async fn autosave_script(headers: axum::http::HeaderMap) -> Response {
+    let etag = AUTOSAVE_ETAG.as_str();
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+    let cache = [(header::CACHE_CONTROL, "no-cache"), (header::ETAG, etag)];
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        cache,
+        AUTOSAVE_JS,
     )
         .into_response()
 }

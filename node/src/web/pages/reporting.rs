@@ -243,6 +243,9 @@ struct VersionLink {
 struct FormTemplate {
     chrome: Chrome,
     action_url: String,
+    /// The JSON API the autosave script PUTs the draft to; `None` when the
+    /// report cannot be edited now (submitted, approved): no script then.
+    draft_api_url: Option<String>,
     state: String,
     revision: String,
     groups: Vec<GroupView>,
@@ -547,6 +550,9 @@ fn form_template(
         .map(|(finding, _)| finding_view(lang, finding, shown.content))
         .collect();
     let status = state.reports.status.get(&key.to_bytes()).ok().flatten();
+    let editable = status
+        .as_ref()
+        .is_none_or(|status| matches!(status.state, ReportState::Draft | ReportState::Returned));
     let returned = status
         .as_ref()
         .filter(|status| status.state == ReportState::Returned)
@@ -587,6 +593,12 @@ fn form_template(
         stopped_short,
         chrome,
         action_url: format!("/reports/{}/{}/{}", key.unit, key.form, key.period),
+        draft_api_url: editable.then(|| {
+            format!(
+                "/api/v1/reports/{}/{}/{}/draft",
+                key.unit, key.form, key.period
+            )
+        }),
         state: state_label(state, lang, key),
         revision,
         groups,
