@@ -1,8 +1,12 @@
 //! The pages in a real browser (headless Chromium through chromedriver):
 //! an enterprise logs in, is made to change its first password, fills G101
-//! so that a warning fires, explains it at the field and submits; the city
-//! reviewer runs the rules and approves; the province approves; the nation
-//! receives the report. The English switch is checked; with two more reports
+//! (autosaved in the background, seen over the API) and a facility row
+//! (a value out of range shown in its cell, "more rows") so that a warning
+//! fires, explains it at the field, submits and prints the version; the city
+//! reviewer runs the rules and returns it with a comment on one indicator,
+//! which the unit sees at that field, corrects and resubmits; the reviewer
+//! sees the change since version 1 and approves; the province approves; the
+//! nation receives the report. The English switch is checked; with two more reports
 //! approved, the city's progress and totals dashboards are shown. A
 //! screenshot of each main page lands in `docs/screenshots/`.
 //!
@@ -403,6 +407,67 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     click(&browser, "#run-rules").await;
     assert!(text_of(&browser, ".findings").await.contains("N005"));
     assert!(text_of(&browser, ".findings").await.contains("全部回用"));
+    // Returned with a comment on one indicator and a deadline.
+    element(&browser, "#return-ci-0")
+        .await
+        .select_by_value("cod_emit")
+        .await
+        .unwrap();
+    type_into(&browser, "#return-ct-0", "请核实化学需氧量排放量<b>").await;
+    browser
+        .execute(
+            "document.getElementById('return-due').value = arguments[0];",
+            vec![serde_json::json!("2099-12-31")],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#return").await;
+    assert_eq!(text_of(&browser, "#report-state").await, "已退回");
+    log_out(&browser).await;
+
+    // The unit sees the comment at the field it concerns, corrects and resubmits.
+    log_in(
+        &browser,
+        &city_url,
+        &login.username,
+        FIRST_PASSWORD_CHANGED,
+        FIRST_PASSWORD_CHANGED,
+    )
+    .await;
+    browser
+        .goto(&format!("{city_url}{form_path}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&browser, "#comments-cod_emit").await,
+        "审核意见: 请核实化学需氧量排放量<b>"
+    );
+    assert!(
+        text_of(&browser, "#returned-comments")
+            .await
+            .contains("G101-15")
+    );
+    type_into(&browser, "#v-cod_emit", "0.3").await;
+    click(&browser, "#submit").await;
+    assert_eq!(text_of(&browser, "#report-state").await, "已提交");
+    log_out(&browser).await;
+
+    // The reviewer sees what changed since version 1, checks and approves.
+    log_in(
+        &browser,
+        &city_url,
+        &username,
+        CHANGED_PASSWORD,
+        CHANGED_PASSWORD,
+    )
+    .await;
+    click(&browser, &format!("#open-{}", login.unit)).await;
+    let changes = text_of(&browser, "#changes").await;
+    assert!(
+        changes.contains("G101-15") && changes.contains("0.3"),
+        "{changes}"
+    );
+    click(&browser, "#run-rules").await;
     screenshot(&browser, "review").await;
     click(&browser, "#approve").await;
     assert_eq!(text_of(&browser, "#report-state").await, "已审核通过");
@@ -461,7 +526,7 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
         .get(&key.to_bytes())
         .unwrap()
         .unwrap();
-    assert_eq!(at_nation.report.values["cod_emit"], "0");
+    assert_eq!(at_nation.report.values["cod_emit"], "0.3");
     assert_eq!(at_nation.report.unit_name, UNIT_NAME);
 
     // English on request, remembered by the cookie.
@@ -556,7 +621,7 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert!(text_of(&browser, "#progress-total").await.contains("100%"));
     screenshot(&browser, "progress").await;
     click(&browser, "a[href^='/totals']").await;
-    assert!(text_of(&browser, "#row-total").await.contains("2.55"));
+    assert!(text_of(&browser, "#row-total").await.contains("2.85"));
     assert!(
         element(&browser, "#chart-cod_emit svg")
             .await

@@ -170,8 +170,20 @@ struct IndicatorRow {
     previous: String,
     problem: Option<String>,
     findings: Vec<FindingView>,
+    /// The reviewer's comments on this indicator (while returned).
+    comments: Vec<String>,
     numeric: bool,
     options: Vec<(String, String)>,
+}
+
+/// A comment of the reviewer who returned the report.
+#[derive(Debug)]
+struct ReturnedComment {
+    /// `G101-15 化学需氧量排放量` when about one indicator.
+    indicator: Option<String>,
+    /// `#row-{key}`: the field it concerns, on this page.
+    anchor: Option<String>,
+    text: String,
 }
 
 /// One section of the paper form.
@@ -252,7 +264,7 @@ struct FormTemplate {
     facility_rows: Option<RowsView>,
     other_findings: Vec<FindingView>,
     returned_due: Option<String>,
-    returned_comments: Vec<String>,
+    returned_comments: Vec<ReturnedComment>,
     template_url: String,
     print_url: String,
     upload_problems: Vec<String>,
@@ -476,6 +488,14 @@ fn form_template(
             .values
             .get("production_status")
             .is_some_and(|status| status == "stopped");
+    let status = state.reports.status.get(&key.to_bytes()).ok().flatten();
+    let editable = status
+        .as_ref()
+        .is_none_or(|status| matches!(status.state, ReportState::Draft | ReportState::Returned));
+    let returned = status
+        .as_ref()
+        .filter(|status| status.state == ReportState::Returned)
+        .and_then(|status| status.returned.clone());
     let mut placed = vec![false; shown.findings.len()];
     let mut groups: Vec<GroupView> = Vec::new();
     for indicator in &definition.indicators {
@@ -517,6 +537,12 @@ fn form_template(
                 .find(|problem| problem.indicator == key_text)
                 .map(|problem| problem_text(lang, problem)),
             findings,
+            comments: returned
+                .iter()
+                .flat_map(|returned| &returned.comments)
+                .filter(|comment| comment.indicator.as_deref() == Some(key_text))
+                .map(|comment| comment.text.clone())
+                .collect(),
             numeric: indicator.kind.is_numeric(),
             options: options_of(&indicator.kind),
         };
@@ -549,14 +575,6 @@ fn form_template(
         .filter(|(_, placed)| !**placed)
         .map(|(finding, _)| finding_view(lang, finding, shown.content))
         .collect();
-    let status = state.reports.status.get(&key.to_bytes()).ok().flatten();
-    let editable = status
-        .as_ref()
-        .is_none_or(|status| matches!(status.state, ReportState::Draft | ReportState::Returned));
-    let returned = status
-        .as_ref()
-        .filter(|status| status.state == ReportState::Returned)
-        .and_then(|status| status.returned.clone());
     let revision = state
         .reports
         .drafts
@@ -612,9 +630,28 @@ fn form_template(
                 returned
                     .comments
                     .into_iter()
-                    .map(|comment| match comment.indicator {
-                        Some(indicator) => format!("{indicator}: {}", comment.text),
-                        None => comment.text,
+                    .map(|comment| {
+                        let indicator = comment
+                            .indicator
+                            .as_deref()
+                            .and_then(|key| definition.indicator(key));
+                        ReturnedComment {
+                            indicator: comment.indicator.as_ref().map(|key| {
+                                indicator.map_or_else(
+                                    || key.clone(),
+                                    |indicator| {
+                                        let name = match lang.language {
+                                            super::i18n::Language::Zh => &indicator.name_zh,
+                                            super::i18n::Language::En => &indicator.name_en,
+                                        };
+                                        format!("{} {name}", indicator.code.as_str())
+                                    },
+                                )
+                            }),
+                            anchor: indicator
+                                .map(|indicator| format!("#row-{}", indicator.key.as_str())),
+                            text: comment.text,
+                        }
                     })
                     .collect()
             })
