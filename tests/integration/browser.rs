@@ -227,6 +227,14 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert_eq!(path_of(&browser).await, "/login");
     assert_eq!(text_of(&browser, "h1").await, "登录");
     screenshot(&browser, "login").await;
+    // An address that leads nowhere: a friendly page with the way home.
+    browser
+        .goto(&format!("{city_url}/no-such-page"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "h1").await, "页面不存在");
+    click(&browser, "#go-home").await;
+    assert_eq!(path_of(&browser).await, "/login");
     type_into(&browser, "#username", &login.username).await;
     type_into(&browser, "#password", &login.password).await;
     click(&browser, "#login").await;
@@ -535,6 +543,11 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(text_of(&browser, "h1").await, "Reports to review");
+    browser
+        .goto(&format!("{province_url}/no/such/page"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "h1").await, "Page not found");
     browser
         .goto(&format!("{province_url}/review"))
         .await

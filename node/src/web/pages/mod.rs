@@ -202,6 +202,32 @@ impl IntoResponse for PageError {
     }
 }
 
+/// The page of an address that leads nowhere.
+#[derive(Debug, Template)]
+#[template(path = "not_found.html")]
+struct NotFoundTemplate {
+    chrome: Chrome,
+    path: String,
+}
+
+/// Whether a path belongs to the JSON API (its unknown paths answer JSON `GEN404`).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// A friendly 404 page in the user's language for an unknown page address:
+/// what happened, what to do next, a link home.
+pub fn not_found_page(lang: Lang, path: &str) -> Response {
+    let page = NotFoundTemplate {
+        chrome: Chrome::bare(lang, "not_found.title"),
+        path: path.to_string(),
+    };
+    match render_with_status(lang, StatusCode::NOT_FOUND, &page) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
 /// Renders a template as the answer (remembering a `?lang=` choice).
 pub fn render(lang: Lang, template: &impl Template) -> Result<Response, PageError> {
     render_with_status(lang, StatusCode::OK, template)
@@ -407,5 +433,42 @@ pub fn home_of(role: &Role) -> &'static str {
         Role::Reviewer => "/review",
         Role::Admin => "/federation",
         Role::County { .. } => "/progress",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_api_paths_answer_json_when_unknown() {
+        for (path, api) in [
+            ("/api", true),
+            ("/api/", true),
+            ("/api/v1/nothing", true),
+            ("/apis", false),
+            ("/apiary/api/v1", false),
+            ("/nothing", false),
+            ("/", false),
+        ] {
+            assert_eq!(is_api_path(path), api, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_page_is_a_friendly_page_in_the_users_language() {
+        let english = Lang {
+            language: i18n::Language::En,
+            chosen_now: false,
+        };
+        let response = not_found_page(english, "/<script>x</script>");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("Page not found"), "{html}");
+        assert!(html.contains("href=\"/\""), "{html}");
+        assert!(!html.contains("<script>x"), "{html}");
     }
 }
