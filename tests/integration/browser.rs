@@ -373,6 +373,18 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     screenshot(&browser, "form").await;
     // The same form on a phone: one column, nothing cut off.
     browser.set_window_size(390, 844).await.unwrap();
+    let fits = browser
+        .execute(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        serde_json::json!(true),
+        "the form is wider than a phone"
+    );
     screenshot(&browser, "form-phone").await;
     browser.set_window_size(1366, 768).await.unwrap();
     click(&browser, "#submit").await;
@@ -511,6 +523,11 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert_eq!(path_of(&browser).await, "/review");
     click(&browser, &format!("#open-{}", login.unit)).await;
     assert!(text_of(&browser, ".crumbs").await.contains("江苏省"));
+    // The province prints the version it received.
+    click(&browser, "#print-report").await;
+    assert_eq!(text_of(&browser, "#print-version").await, "2");
+    assert_eq!(text_of(&browser, "#print-unit-name").await, UNIT_NAME);
+    click(&browser, "#print-back").await;
     click(&browser, "#run-rules").await;
     click(&browser, "#approve").await;
     assert_eq!(text_of(&browser, "#report-state").await, "已审核通过");
