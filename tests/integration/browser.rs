@@ -1,8 +1,12 @@
 //! The pages in a real browser (headless Chromium through chromedriver):
 //! an enterprise logs in, is made to change its first password, fills G101
-//! so that a warning fires, explains it at the field and submits; the city
-//! reviewer runs the rules and approves; the province approves; the nation
-//! receives the report. The English switch is checked; with two more reports
+//! (autosaved in the background, seen over the API) and a facility row
+//! (a value out of range shown in its cell, "more rows") so that a warning
+//! fires, explains it at the field, submits and prints the version; the city
+//! reviewer runs the rules and returns it with a comment on one indicator,
+//! which the unit sees at that field, corrects and resubmits; the reviewer
+//! sees the change since version 1 and approves; the province approves; the
+//! nation receives the report. The English switch is checked; with two more reports
 //! approved, the city's progress and totals dashboards are shown. A
 //! screenshot of each main page lands in `docs/screenshots/`.
 //!
@@ -223,6 +227,14 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert_eq!(path_of(&browser).await, "/login");
     assert_eq!(text_of(&browser, "h1").await, "登录");
     screenshot(&browser, "login").await;
+    // An address that leads nowhere: a friendly page with the way home.
+    browser
+        .goto(&format!("{city_url}/no-such-page"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "h1").await, "页面不存在");
+    click(&browser, "#go-home").await;
+    assert_eq!(path_of(&browser).await, "/login");
     type_into(&browser, "#username", &login.username).await;
     type_into(&browser, "#password", &login.password).await;
     click(&browser, "#login").await;
@@ -277,6 +289,70 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
             type_into(&browser, &css, value).await;
         }
     }
+    // Autosave: typing stopped, the draft reaches the store in the background
+    // (read back over the API with the browser's own session).
+    let session = browser
+        .get_named_cookie("zhibao_session")
+        .await
+        .unwrap()
+        .value()
+        .to_string();
+    let report_api = format!("/api/v1/reports/{}/G101/{period}", login.unit);
+    wait_until("autosave saves the typed values", DEADLINE, || async {
+        let (status, answer) = federation
+            .call("city-320100", "GET", &report_api, &session, Body::Empty)
+            .await;
+        status == 200 && answer["draft"]["content"]["values"]["nh3n_emit"] == "0.05"
+    })
+    .await;
+    wait_until("the page says it saved", DEADLINE, || async {
+        text_of(&browser, "#autosave-status")
+            .await
+            .contains("已自动保存")
+    })
+    .await;
+
+    // A facility row (G103 on the G101 page): a value out of range is shown in its cell.
+    type_into(&browser, "#r-0-facility_name", "1号VOCs治理设施").await;
+    element(&browser, "#r-0-kind")
+        .await
+        .select_by_value("voc")
+        .await
+        .unwrap();
+    type_into(&browser, "#r-0-capacity", "12.5").await;
+    type_into(&browser, "#r-0-hours", "99999").await;
+    click(&browser, "#save").await;
+    assert!(!text_of(&browser, "#r-0-hours-problem").await.is_empty());
+    assert_eq!(
+        element(&browser, "#r-0-hours")
+            .await
+            .attr("aria-invalid")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    type_into(&browser, "#r-0-hours", "7200").await;
+    // "More rows" saves and shows three more blank rows, without script.
+    click(&browser, "#more-rows").await;
+    element(&browser, "#r-6-facility_name").await;
+    assert_eq!(
+        element(&browser, "#r-0-hours")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("7200")
+    );
+    let (_, answer) = federation
+        .call("city-320100", "GET", &report_api, &session, Body::Empty)
+        .await;
+    assert_eq!(
+        answer["draft"]["content"]["rows"],
+        serde_json::json!([{"facility_name": "1号VOCs治理设施", "kind": "voc", "capacity": "12.5", "hours": "7200"}])
+    );
+
     click(&browser, "#check").await;
     let warning = text_of(&browser, ".indicator #finding-N005").await;
     assert!(warning.contains("提示"), "{warning}");
@@ -297,6 +373,18 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     screenshot(&browser, "form").await;
     // The same form on a phone: one column, nothing cut off.
     browser.set_window_size(390, 844).await.unwrap();
+    let fits = browser
+        .execute(
+            "return document.documentElement.scrollWidth <= document.documentElement.clientWidth;",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        fits,
+        serde_json::json!(true),
+        "the form is wider than a phone"
+    );
     screenshot(&browser, "form-phone").await;
     browser.set_window_size(1366, 768).await.unwrap();
     click(&browser, "#submit").await;
@@ -307,6 +395,25 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
             .await
             .contains("下载存档副本")
     );
+    // The print view of that version, laid out like the paper form.
+    click(&browser, "#print-version-1").await;
+    assert_eq!(text_of(&browser, "#print-unit-name").await, UNIT_NAME);
+    assert_eq!(text_of(&browser, "#print-version").await, "1");
+    assert!(
+        text_of(&browser, "#print-rows")
+            .await
+            .contains("1号VOCs治理设施")
+    );
+    assert!(
+        text_of(&browser, "#print-explanations")
+            .await
+            .contains("全部回用")
+    );
+    assert!(text_of(&browser, ".signatures").await.contains("填表人"));
+    browser.set_window_size(1366, 1800).await.unwrap();
+    screenshot(&browser, "print").await;
+    browser.set_window_size(1366, 768).await.unwrap();
+    click(&browser, "#print-back").await;
     log_out(&browser).await;
 
     // The city reviewer: queue, rules, approve.
@@ -320,6 +427,67 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     click(&browser, "#run-rules").await;
     assert!(text_of(&browser, ".findings").await.contains("N005"));
     assert!(text_of(&browser, ".findings").await.contains("全部回用"));
+    // Returned with a comment on one indicator and a deadline.
+    element(&browser, "#return-ci-0")
+        .await
+        .select_by_value("cod_emit")
+        .await
+        .unwrap();
+    type_into(&browser, "#return-ct-0", "请核实化学需氧量排放量<b>").await;
+    browser
+        .execute(
+            "document.getElementById('return-due').value = arguments[0];",
+            vec![serde_json::json!("2099-12-31")],
+        )
+        .await
+        .unwrap();
+    click(&browser, "#return").await;
+    assert_eq!(text_of(&browser, "#report-state").await, "已退回");
+    log_out(&browser).await;
+
+    // The unit sees the comment at the field it concerns, corrects and resubmits.
+    log_in(
+        &browser,
+        &city_url,
+        &login.username,
+        FIRST_PASSWORD_CHANGED,
+        FIRST_PASSWORD_CHANGED,
+    )
+    .await;
+    browser
+        .goto(&format!("{city_url}{form_path}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        text_of(&browser, "#comments-cod_emit").await,
+        "审核意见: 请核实化学需氧量排放量<b>"
+    );
+    assert!(
+        text_of(&browser, "#returned-comments")
+            .await
+            .contains("G101-15")
+    );
+    type_into(&browser, "#v-cod_emit", "0.3").await;
+    click(&browser, "#submit").await;
+    assert_eq!(text_of(&browser, "#report-state").await, "已提交");
+    log_out(&browser).await;
+
+    // The reviewer sees what changed since version 1, checks and approves.
+    log_in(
+        &browser,
+        &city_url,
+        &username,
+        CHANGED_PASSWORD,
+        CHANGED_PASSWORD,
+    )
+    .await;
+    click(&browser, &format!("#open-{}", login.unit)).await;
+    let changes = text_of(&browser, "#changes").await;
+    assert!(
+        changes.contains("G101-15") && changes.contains("0.3"),
+        "{changes}"
+    );
+    click(&browser, "#run-rules").await;
     screenshot(&browser, "review").await;
     click(&browser, "#approve").await;
     assert_eq!(text_of(&browser, "#report-state").await, "已审核通过");
@@ -355,6 +523,11 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert_eq!(path_of(&browser).await, "/review");
     click(&browser, &format!("#open-{}", login.unit)).await;
     assert!(text_of(&browser, ".crumbs").await.contains("江苏省"));
+    // The province prints the version it received.
+    click(&browser, "#print-report").await;
+    assert_eq!(text_of(&browser, "#print-version").await, "2");
+    assert_eq!(text_of(&browser, "#print-unit-name").await, UNIT_NAME);
+    click(&browser, "#print-back").await;
     click(&browser, "#run-rules").await;
     click(&browser, "#approve").await;
     assert_eq!(text_of(&browser, "#report-state").await, "已审核通过");
@@ -378,7 +551,7 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
         .get(&key.to_bytes())
         .unwrap()
         .unwrap();
-    assert_eq!(at_nation.report.values["cod_emit"], "0");
+    assert_eq!(at_nation.report.values["cod_emit"], "0.3");
     assert_eq!(at_nation.report.unit_name, UNIT_NAME);
 
     // English on request, remembered by the cookie.
@@ -387,6 +560,11 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
         .await
         .unwrap();
     assert_eq!(text_of(&browser, "h1").await, "Reports to review");
+    browser
+        .goto(&format!("{province_url}/no/such/page"))
+        .await
+        .unwrap();
+    assert_eq!(text_of(&browser, "h1").await, "Page not found");
     browser
         .goto(&format!("{province_url}/review"))
         .await
@@ -473,7 +651,7 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     assert!(text_of(&browser, "#progress-total").await.contains("100%"));
     screenshot(&browser, "progress").await;
     click(&browser, "a[href^='/totals']").await;
-    assert!(text_of(&browser, "#row-total").await.contains("2.55"));
+    assert!(text_of(&browser, "#row-total").await.contains("2.85"));
     assert!(
         element(&browser, "#chart-cod_emit svg")
             .await

@@ -214,8 +214,16 @@ where
     }
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError::NotFound {
-        path: uri.path().to_string(),
+/// The router's fallback: JSON `GEN404` under `/api/`, a friendly page in
+/// the user's language anywhere else.
+async fn not_found(lang: pages::i18n::Lang, uri: Uri) -> axum::response::Response {
+    let path = uri.path();
+    if pages::is_api_path(path) {
+        ApiError::NotFound {
+            path: path.to_string(),
+        }
+        .into_response()
+    } else {
+        pages::not_found_page(lang, path)
     }
 }

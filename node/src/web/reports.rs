@@ -89,7 +89,11 @@ fn key_of(
 }
 
 /// May this caller see the unit's reports? Someone else's unit is "not found".
-fn check_access(state: &NodeState, caller: &SignedIn, unit: &str) -> Result<(), ApiError> {
+pub(crate) fn check_access(
+    state: &NodeState,
+    caller: &SignedIn,
+    unit: &str,
+) -> Result<(), ApiError> {
     let not_found = || {
         ApiError::Report(ReportServiceError::NotFound(format!(
             "没有单位 {unit} 的报表 / no reports of unit {unit} here"
@@ -144,14 +148,8 @@ async fn report(
         Role::Enterprise { .. } => state.reports.drafts.get(&key.to_bytes())?,
         _ => None,
     };
-    // At an upper level: what changed since the version this level saw before.
     let changes = match &received {
-        Some(received) => state
-            .review
-            .previous_version(&key, received.report.version)?
-            .map(|previous| {
-                crate::review::changed_values(&previous.values, &received.report.values)
-            }),
+        Some(received) => changes_since_previous_version(&state, &key, received)?,
         None => None,
     };
     let report_state = match (&status, &received) {
@@ -168,6 +166,44 @@ async fn report(
         "received": received,
         "changes_since_previous_version": changes,
     })))
+}
+
+/// A value's change between two versions: key → (before, after).
+pub(crate) type Changes = BTreeMap<String, (Option<String>, Option<String>)>;
+
+/// At an upper level: what changed in the received version since the
+/// version this level saw before (`None` when it saw no earlier one).
+pub(crate) fn changes_since_previous_version(
+    state: &NodeState,
+    key: &ReportKey,
+    received: &crate::review::ReceivedReport,
+) -> Result<Option<Changes>, ApiError> {
+    Ok(state
+        .review
+        .previous_version(key, received.report.version)?
+        .map(|previous| crate::review::changed_values(&previous.values, &received.report.values)))
+}
+
+/// At the city: what changed in version `number` since the unit's previous
+/// version (the one the city reviewed, returned or approved before).
+pub(crate) fn changes_since_previous_submission(
+    state: &NodeState,
+    key: &ReportKey,
+    number: u32,
+) -> Result<Option<(u32, Changes)>, ApiError> {
+    let Some(previous_number) = number.checked_sub(1).filter(|previous| *previous > 0) else {
+        return Ok(None);
+    };
+    let (Some(previous), Some(current)) = (
+        state.reports.version(key, previous_number)?,
+        state.reports.version(key, number)?,
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some((
+        previous_number,
+        crate::review::changed_values(&previous.content.values, &current.content.values),
+    )))
 }
 
 /// Body of `PUT …/draft`.

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod dashboard;
 pub mod federation;
 pub mod i18n;
+pub mod print;
 pub mod public;
 pub mod registry;
 pub mod reporting;
@@ -39,8 +40,10 @@ use i18n::{Catalogue, Lang, catalogue};
 pub fn routes() -> Router<Arc<NodeState>> {
     Router::new()
         .route("/static/zhibao.css", get(stylesheet))
+        .route("/static/autosave.js", get(autosave_script))
         .merge(account::routes())
         .merge(reporting::routes())
+        .merge(print::routes())
         .merge(review::routes())
         .merge(federation::routes())
         .merge(accounts::routes())
@@ -58,6 +61,44 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         include_str!("../../../static/zhibao.css"),
+    )
+        .into_response()
+}
+
+/// The autosave script (the form page's only JavaScript, an enhancement).
+const AUTOSAVE_JS: &str = include_str!("../../../static/autosave.js");
+
+/// The script's entity tag: a hash of its text, so a browser revalidates
+/// (`no-cache`) and gets 304 until a new build changes the script.
+static AUTOSAVE_ETAG: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(AUTOSAVE_JS.as_bytes());
+    let hex: String = digest
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+});
+
+/// # `GET /static/autosave.js`
+/// The form page's autosave script, compiled into the binary; revalidated on
+/// every load (`no-cache` with an `ETag`), so an upgrade is never masked by a
+/// cached old script.
+async fn autosave_script(headers: axum::http::HeaderMap) -> Response {
+    let etag = AUTOSAVE_ETAG.as_str();
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag));
+    let cache = [(header::CACHE_CONTROL, "no-cache"), (header::ETAG, etag)];
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        cache,
+        AUTOSAVE_JS,
     )
         .into_response()
 }
@@ -158,6 +199,32 @@ impl IntoResponse for PageError {
                 (status, code).into_response()
             }
         }
+    }
+}
+
+/// The page of an address that leads nowhere.
+#[derive(Debug, Template)]
+#[template(path = "not_found.html")]
+struct NotFoundTemplate {
+    chrome: Chrome,
+    path: String,
+}
+
+/// Whether a path belongs to the JSON API (its unknown paths answer JSON `GEN404`).
+pub fn is_api_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
+}
+
+/// A friendly 404 page in the user's language for an unknown page address:
+/// what happened, what to do next, a link home.
+pub fn not_found_page(lang: Lang, path: &str) -> Response {
+    let page = NotFoundTemplate {
+        chrome: Chrome::bare(lang, "not_found.title"),
+        path: path.to_string(),
+    };
+    match render_with_status(lang, StatusCode::NOT_FOUND, &page) {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
@@ -366,5 +433,42 @@ pub fn home_of(role: &Role) -> &'static str {
         Role::Reviewer => "/review",
         Role::Admin => "/federation",
         Role::County { .. } => "/progress",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_api_paths_answer_json_when_unknown() {
+        for (path, api) in [
+            ("/api", true),
+            ("/api/", true),
+            ("/api/v1/nothing", true),
+            ("/apis", false),
+            ("/apiary/api/v1", false),
+            ("/nothing", false),
+            ("/", false),
+        ] {
+            assert_eq!(is_api_path(path), api, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_page_is_a_friendly_page_in_the_users_language() {
+        let english = Lang {
+            language: i18n::Language::En,
+            chosen_now: false,
+        };
+        let response = not_found_page(english, "/<script>x</script>");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("Page not found"), "{html}");
+        assert!(html.contains("href=\"/\""), "{html}");
+        assert!(!html.contains("<script>x"), "{html}");
     }
 }

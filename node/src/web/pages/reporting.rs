@@ -170,8 +170,20 @@ struct IndicatorRow {
     previous: String,
     problem: Option<String>,
     findings: Vec<FindingView>,
+    /// The reviewer's comments on this indicator (while returned).
+    comments: Vec<String>,
     numeric: bool,
     options: Vec<(String, String)>,
+}
+
+/// A comment of the reviewer who returned the report.
+#[derive(Debug)]
+struct ReturnedComment {
+    /// `G101-15 化学需氧量排放量` when about one indicator.
+    indicator: Option<String>,
+    /// `#row-{key}`: the field it concerns, on this page.
+    anchor: Option<String>,
+    text: String,
 }
 
 /// One section of the paper form.
@@ -184,6 +196,49 @@ struct GroupView {
     collapsed: bool,
 }
 
+/// A column of the facility rows (G103), as the table header shows it.
+#[derive(Debug)]
+struct ColumnView {
+    code: String,
+    name: String,
+    measure: String,
+}
+
+/// One cell of a facility row.
+#[derive(Debug)]
+struct RowCell {
+    /// `r-{index}-{key}` (the label's target).
+    id: String,
+    /// `r.{index}.{key}` (the posted field).
+    name: String,
+    /// "第 2 行 设施名称": the cell's label for screen readers.
+    label: String,
+    value: String,
+    numeric: bool,
+    options: Vec<(String, String)>,
+    /// What is wrong with the value (`rows[i].key` problems).
+    problem: Option<String>,
+}
+
+/// One facility row: the filled ones, then blanks.
+#[derive(Debug)]
+struct FacilityRow {
+    number: usize,
+    cells: Vec<RowCell>,
+}
+
+/// The facility rows (G103) filled on the G101 page.
+#[derive(Debug)]
+struct RowsView {
+    title: String,
+    columns: Vec<ColumnView>,
+    rows: Vec<FacilityRow>,
+    /// How many rows the page shows (posted back, so "more rows" adds to it).
+    slots: usize,
+    /// Kept as hidden fields only (a unit stopped all year).
+    collapsed: bool,
+}
+
 /// One submitted version, with its copy of record.
 #[derive(Debug)]
 struct VersionLink {
@@ -191,6 +246,7 @@ struct VersionLink {
     submitted_at: String,
     hash_short: String,
     href: String,
+    print_href: String,
 }
 
 /// The form page.
@@ -199,13 +255,18 @@ struct VersionLink {
 struct FormTemplate {
     chrome: Chrome,
     action_url: String,
+    /// The JSON API the autosave script PUTs the draft to; `None` when the
+    /// report cannot be edited now (submitted, approved): no script then.
+    draft_api_url: Option<String>,
     state: String,
     revision: String,
     groups: Vec<GroupView>,
+    facility_rows: Option<RowsView>,
     other_findings: Vec<FindingView>,
     returned_due: Option<String>,
-    returned_comments: Vec<String>,
+    returned_comments: Vec<ReturnedComment>,
     template_url: String,
+    print_url: String,
     upload_problems: Vec<String>,
     versions: Vec<VersionLink>,
     stopped_short: bool,
@@ -284,6 +345,110 @@ struct Shown<'a> {
     show_all: bool,
     /// What was wrong in an uploaded workbook, one line per cell.
     upload_problems: Vec<String>,
+    /// Facility rows asked for (`?rows=`, or "more rows"); at least the
+    /// filled ones and [`BLANK_ROWS`] blanks are shown.
+    row_slots: usize,
+}
+
+/// The most facility rows a page shows or reads: a bound on what one POST
+/// can make the node build.
+const MAX_ROW_SLOTS: usize = 500;
+
+/// Blank facility rows shown below the filled ones, and added by "more rows".
+const BLANK_ROWS: usize = 3;
+
+/// How many facility rows to show: the filled ones and some blanks, or more
+/// if asked, never more than [`MAX_ROW_SLOTS`].
+fn row_slots(filled: usize, asked: usize) -> usize {
+    asked
+        .max(filled + BLANK_ROWS)
+        .min(MAX_ROW_SLOTS.max(filled))
+}
+
+/// The message of a value problem in the page language.
+fn problem_text(lang: Lang, problem: &ValueProblem) -> String {
+    lang.language
+        .pick(&format!("{} / {}", problem.message_zh, problem.message_en))
+        .to_string()
+}
+
+/// The facility-row table: the content's rows, then blanks up to `slots`.
+fn rows_view(
+    lang: Lang,
+    row_form: &FormDefinition,
+    content: &ReportContent,
+    problems: &[ValueProblem],
+    slots: usize,
+    collapsed: bool,
+) -> RowsView {
+    let catalogue = catalogue(lang.language);
+    let slots = row_slots(content.rows.len(), slots);
+    let name_of = |column: &crate::metadata::Indicator| match lang.language {
+        super::i18n::Language::Zh => column.name_zh.clone(),
+        super::i18n::Language::En => column.name_en.clone(),
+    };
+    let rows = (0..slots)
+        .map(|index| {
+            let filled = content.rows.get(index);
+            let cells = row_form
+                .row_columns
+                .iter()
+                .map(|column| {
+                    let key = column.key.as_str();
+                    let place = format!("rows[{index}].{key}");
+                    RowCell {
+                        id: format!("r-{index}-{key}"),
+                        name: format!("r.{index}.{key}"),
+                        label: format!(
+                            "{} {}",
+                            catalogue.count("form.row_n", index + 1),
+                            name_of(column)
+                        ),
+                        value: filled
+                            .and_then(|row| row.get(key))
+                            .cloned()
+                            .unwrap_or_default(),
+                        numeric: column.kind.is_numeric(),
+                        options: options_of(&column.kind),
+                        problem: problems
+                            .iter()
+                            .find(|problem| problem.indicator == place)
+                            .map(|problem| problem_text(lang, problem)),
+                    }
+                })
+                .collect();
+            FacilityRow {
+                number: index + 1,
+                cells,
+            }
+        })
+        .collect();
+    RowsView {
+        title: format!("{} {}", row_form.code.as_str(), form_name(row_form, lang)),
+        columns: row_form
+            .row_columns
+            .iter()
+            .map(|column| ColumnView {
+                code: column.code.as_str().to_string(),
+                name: name_of(column),
+                measure: column.unit.clone(),
+            })
+            .collect(),
+        rows,
+        slots,
+        collapsed,
+    }
+}
+
+/// The choices of an enumerated indicator (none for other kinds).
+fn options_of(kind: &ValueKind) -> Vec<(String, String)> {
+    match kind {
+        ValueKind::Enum { options } => options
+            .iter()
+            .map(|option| (option.value.clone(), option.label_zh.clone()))
+            .collect(),
+        ValueKind::Decimal { .. } | ValueKind::Integer | ValueKind::Text { .. } => Vec::new(),
+    }
 }
 
 /// Lays out the form page: indicators by section, findings at the fields they concern.
@@ -323,6 +488,14 @@ fn form_template(
             .values
             .get("production_status")
             .is_some_and(|status| status == "stopped");
+    let status = state.reports.status.get(&key.to_bytes()).ok().flatten();
+    let editable = status
+        .as_ref()
+        .is_none_or(|status| matches!(status.state, ReportState::Draft | ReportState::Returned));
+    let returned = status
+        .as_ref()
+        .filter(|status| status.state == ReportState::Returned)
+        .and_then(|status| status.returned.clone());
     let mut placed = vec![false; shown.findings.len()];
     let mut groups: Vec<GroupView> = Vec::new();
     for indicator in &definition.indicators {
@@ -362,22 +535,16 @@ fn form_template(
                 .problems
                 .iter()
                 .find(|problem| problem.indicator == key_text)
-                .map(|problem| {
-                    lang.language
-                        .pick(&format!("{} / {}", problem.message_zh, problem.message_en))
-                        .to_string()
-                }),
+                .map(|problem| problem_text(lang, problem)),
             findings,
+            comments: returned
+                .iter()
+                .flat_map(|returned| &returned.comments)
+                .filter(|comment| comment.indicator.as_deref() == Some(key_text))
+                .map(|comment| comment.text.clone())
+                .collect(),
             numeric: indicator.kind.is_numeric(),
-            options: match &indicator.kind {
-                ValueKind::Enum { options } => options
-                    .iter()
-                    .map(|option| (option.value.clone(), option.label_zh.clone()))
-                    .collect(),
-                ValueKind::Decimal { .. } | ValueKind::Integer | ValueKind::Text { .. } => {
-                    Vec::new()
-                }
-            },
+            options: options_of(&indicator.kind),
         };
         let title = catalogue.t(group_key(indicator.group)).to_string();
         match groups.last_mut() {
@@ -389,6 +556,18 @@ fn form_template(
             }),
         }
     }
+    let facility_rows = crate::report::facts::row_form_for(&state.standards().metadata, definition)
+        .filter(|row_form| row_form.code != definition.code)
+        .map(|row_form| {
+            rows_view(
+                lang,
+                row_form,
+                shown.content,
+                shown.problems,
+                shown.row_slots,
+                stopped_short,
+            )
+        });
     let other_findings = shown
         .findings
         .iter()
@@ -396,11 +575,6 @@ fn form_template(
         .filter(|(_, placed)| !**placed)
         .map(|(finding, _)| finding_view(lang, finding, shown.content))
         .collect();
-    let status = state.reports.status.get(&key.to_bytes()).ok().flatten();
-    let returned = status
-        .as_ref()
-        .filter(|status| status.state == ReportState::Returned)
-        .and_then(|status| status.returned.clone());
     let revision = state
         .reports
         .drafts
@@ -423,6 +597,7 @@ fn form_template(
                 "/api/v1/reports/{}/{}/{}/versions/{}/record.xlsx",
                 key.unit, key.form, key.period, version.number
             ),
+            print_href: super::print::print_href(key, Some(version.number)),
         })
         .collect();
     FormTemplate {
@@ -431,13 +606,21 @@ fn form_template(
             key.unit, key.form, key.period
         ),
         upload_problems: shown.upload_problems,
+        print_url: super::print::print_href(key, None),
         versions,
         stopped_short,
         chrome,
         action_url: format!("/reports/{}/{}/{}", key.unit, key.form, key.period),
+        draft_api_url: editable.then(|| {
+            format!(
+                "/api/v1/reports/{}/{}/{}/draft",
+                key.unit, key.form, key.period
+            )
+        }),
         state: state_label(state, lang, key),
         revision,
         groups,
+        facility_rows,
         other_findings,
         returned_due: returned
             .as_ref()
@@ -447,9 +630,28 @@ fn form_template(
                 returned
                     .comments
                     .into_iter()
-                    .map(|comment| match comment.indicator {
-                        Some(indicator) => format!("{indicator}: {}", comment.text),
-                        None => comment.text,
+                    .map(|comment| {
+                        let indicator = comment
+                            .indicator
+                            .as_deref()
+                            .and_then(|key| definition.indicator(key));
+                        ReturnedComment {
+                            indicator: comment.indicator.as_ref().map(|key| {
+                                indicator.map_or_else(
+                                    || key.clone(),
+                                    |indicator| {
+                                        let name = match lang.language {
+                                            super::i18n::Language::Zh => &indicator.name_zh,
+                                            super::i18n::Language::En => &indicator.name_en,
+                                        };
+                                        format!("{} {name}", indicator.code.as_str())
+                                    },
+                                )
+                            }),
+                            anchor: indicator
+                                .map(|indicator| format!("#row-{}", indicator.key.as_str())),
+                            text: comment.text,
+                        }
                     })
                     .collect()
             })
@@ -492,6 +694,8 @@ struct FormQuery {
     notice: Option<String>,
     /// `?all=1`: every indicator, even for a unit stopped all year.
     all: Option<String>,
+    /// `?rows=N`: show N facility rows (after "more rows").
+    rows: Option<usize>,
 }
 
 /// # `GET /reports/{unit}/{form}/{period}`
@@ -529,6 +733,7 @@ async fn form_page(
         error: None,
         show_all: query.all.is_some(),
         upload_problems: Vec::new(),
+        row_slots: query.rows.unwrap_or_default(),
     };
     render(
         lang,
@@ -542,8 +747,47 @@ fn latest_content(state: &NodeState, key: &ReportKey) -> Option<ReportContent> {
     Some(version.content)
 }
 
-/// The values (`v.{key}`) and explanations (`x.{rule}`) of a posted form.
-fn content_from_form(definition: &FormDefinition, form: &[(String, String)]) -> ReportContent {
+/// The facility rows of a posted form (`r.{index}.{column}`), in index
+/// order: blank cells are left out, blank rows dropped (so the rows are
+/// renumbered without gaps), unknown columns and indices past
+/// [`MAX_ROW_SLOTS`] ignored.
+fn rows_from_form(
+    row_columns: &[crate::metadata::Indicator],
+    form: &[(String, String)],
+) -> Vec<BTreeMap<String, String>> {
+    let mut rows: BTreeMap<usize, BTreeMap<String, String>> = BTreeMap::new();
+    for (name, value) in form {
+        let Some((index, column)) = name
+            .strip_prefix("r.")
+            .and_then(|rest| rest.split_once('.'))
+        else {
+            continue;
+        };
+        let (Ok(index), Some(column)) = (
+            index.parse::<usize>(),
+            row_columns
+                .iter()
+                .find(|known| known.key.as_str() == column),
+        ) else {
+            continue;
+        };
+        let value = value.trim();
+        if index < MAX_ROW_SLOTS && !value.is_empty() {
+            rows.entry(index)
+                .or_default()
+                .insert(column.key.as_str().to_string(), value.to_string());
+        }
+    }
+    rows.into_values().collect()
+}
+
+/// The values (`v.{key}`), facility rows (`r.{index}.{column}`) and
+/// explanations (`x.{rule}`) of a posted form.
+fn content_from_form(
+    definition: &FormDefinition,
+    row_form: Option<&FormDefinition>,
+    form: &[(String, String)],
+) -> ReportContent {
     let mut content = ReportContent::default();
     for indicator in &definition.indicators {
         let name = format!("v.{}", indicator.key.as_str());
@@ -563,6 +807,9 @@ fn content_from_form(definition: &FormDefinition, form: &[(String, String)]) -> 
             content.explanations.insert(rule.to_string(), text.clone());
         }
     }
+    if let Some(row_form) = row_form {
+        content.rows = rows_from_form(&row_form.row_columns, form);
+    }
     content
 }
 
@@ -577,9 +824,21 @@ async fn act_on_report(
 ) -> Result<Response, PageError> {
     check_csrf(&who.signed_in, field(&form, "csrf")).or_page(lang)?;
     let (key, form_code, period, definition) = own_report(&state, &who, &path).or_page(lang)?;
-    let content = content_from_form(&definition, &form);
+    let row_form = crate::report::facts::row_form_for(&state.standards().metadata, &definition)
+        .filter(|row_form| row_form.code != definition.code)
+        .cloned();
+    let content = content_from_form(&definition, row_form.as_ref(), &form);
     let revision = field(&form, "revision").and_then(|text| text.parse().ok());
     let action = field(&form, "action").unwrap_or("save");
+    // "More rows" saves like "save" and shows more blank rows.
+    let shown_slots: usize = field(&form, "row_slots")
+        .and_then(|text| text.parse().ok())
+        .unwrap_or_default();
+    let asked_slots = if action == "more_rows" {
+        row_slots(content.rows.len(), shown_slots + BLANK_ROWS)
+    } else {
+        shown_slots
+    };
     let username = who.signed_in.account.username.clone();
     let now = Timestamp::now_from_system_clock();
     let page_url = format!("/reports/{}/{}/{}", key.unit, key.form, key.period);
@@ -604,6 +863,11 @@ async fn act_on_report(
         Ok(_) if action == "check" => {
             return Ok(super::see_other(&format!("{page_url}?notice=checked")));
         }
+        Ok(_) if action == "more_rows" => {
+            return Ok(super::see_other(&format!(
+                "{page_url}?notice=saved&rows={asked_slots}"
+            )));
+        }
         Ok(_) => return Ok(super::see_other(&format!("{page_url}?notice=saved"))),
         Err(refusal) => refusal,
     };
@@ -625,6 +889,7 @@ async fn act_on_report(
         error: Some(message_of(&error, lang)),
         show_all: false,
         upload_problems: Vec::new(),
+        row_slots: asked_slots,
     };
     let page = form_template(&state, lang, &who, &key, &definition, period, shown);
     super::render_with_status(lang, StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -702,7 +967,88 @@ async fn upload_workbook(
         error: Some(message_of(&error, lang)),
         show_all: false,
         upload_problems,
+        row_slots: 0,
     };
     let page = form_template(&state, lang, &who, &key, &definition, period, shown);
     super::render_with_status(lang, StatusCode::BAD_REQUEST, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::NationalStandard;
+
+    fn g103_columns() -> Vec<crate::metadata::Indicator> {
+        let standard = NationalStandard::default_standard().unwrap();
+        standard
+            .release
+            .forms
+            .iter()
+            .find(|form| form.code.as_str() == "G103")
+            .unwrap()
+            .row_columns
+            .clone()
+    }
+
+    fn posted(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    fn check(fields: &[(&str, &str)], expected: &[&[(&str, &str)]]) {
+        let rows = rows_from_form(&g103_columns(), &posted(fields));
+        let expected: Vec<BTreeMap<String, String>> = expected
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|(key, value)| (key.to_string(), value.to_string()))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows, expected, "{fields:?}");
+    }
+
+    #[test]
+    fn facility_rows_are_read_from_the_posted_cells() {
+        check(&[], &[]);
+        check(&[("r.0.facility_name", "  "), ("r.0.kind", "")], &[]);
+        check(
+            &[("r.0.facility_name", " 1号脱硫塔 "), ("r.0.kind", "desulf")],
+            &[&[("facility_name", "1号脱硫塔"), ("kind", "desulf")]],
+        );
+        // Blank rows between filled ones are dropped; the order is the index order.
+        check(
+            &[
+                ("r.10.hours", "100"),
+                ("r.1.facility_name", ""),
+                ("r.2.capacity", "12.5"),
+            ],
+            &[&[("capacity", "12.5")], &[("hours", "100")]],
+        );
+        // Unknown columns, bad indices and indices past the bound are ignored.
+        check(
+            &[
+                ("r.0.colour", "red"),
+                ("r.x.hours", "1"),
+                ("r.-1.hours", "1"),
+                ("r.500.hours", "1"),
+                ("r.0", "1"),
+                ("v.hours", "1"),
+            ],
+            &[],
+        );
+        // A value that does not parse is kept as typed, for the problem to name it.
+        check(&[("r.0.hours", "lots")], &[&[("hours", "lots")]]);
+    }
+
+    #[test]
+    fn the_page_shows_blank_rows_below_the_filled_ones() {
+        assert_eq!(row_slots(0, 0), BLANK_ROWS);
+        assert_eq!(row_slots(4, 0), 4 + BLANK_ROWS);
+        assert_eq!(row_slots(1, 10), 10);
+        assert_eq!(row_slots(0, 100_000), MAX_ROW_SLOTS);
+        assert_eq!(row_slots(MAX_ROW_SLOTS + 2, 0), MAX_ROW_SLOTS + 2);
+    }
 }

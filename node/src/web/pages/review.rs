@@ -278,6 +278,7 @@ struct ValueRow {
 /// A changed value.
 #[derive(Debug)]
 struct ChangeRow {
+    code: String,
     name: String,
     before: String,
     after: String,
@@ -289,6 +290,7 @@ struct ChangeRow {
 struct ReviewTemplate {
     chrome: Chrome,
     action_url: String,
+    print_url: String,
     unit: String,
     unit_name: String,
     state: String,
@@ -301,19 +303,36 @@ struct ReviewTemplate {
     feedback: Vec<String>,
     annotation: Option<String>,
     changes: Vec<ChangeRow>,
+    /// (key, "code name") of every indicator of the form, for comments.
+    indicator_choices: Vec<(String, String)>,
+    /// 0..COMMENT_ROWS: the indicator comment rows of a form.
+    comment_slots: Vec<usize>,
 }
 
-/// What changed between the two latest versions this level has seen (upper levels).
+/// What changed since the version seen before: at the city the unit's
+/// previous submission, above the previous version received (the API's
+/// `changes_since_previous_version`).
 fn changes_since_previous(
     state: &NodeState,
     key: &ReportKey,
-) -> BTreeMap<String, (Option<String>, Option<String>)> {
-    let versions = state.review.versions_of(key).unwrap_or_default();
-    match versions.as_slice() {
-        [.., before, after] => crate::review::changed_values(&before.values, &after.values),
-        _ => BTreeMap::new(),
-    }
+    version: u32,
+) -> Result<crate::web::reports::Changes, ApiError> {
+    let changes = if state.config.level() == NodeLevel::City {
+        crate::web::reports::changes_since_previous_submission(state, key, version)?
+            .map(|(_, changes)| changes)
+    } else {
+        match state.review.received.get(&key.to_bytes())? {
+            Some(received) => {
+                crate::web::reports::changes_since_previous_version(state, key, &received)?
+            }
+            None => None,
+        }
+    };
+    Ok(changes.unwrap_or_default())
 }
+
+/// How many indicator comment rows the return and feedback forms offer.
+const COMMENT_ROWS: usize = 3;
 
 fn review_template(
     state: &NodeState,
@@ -382,11 +401,22 @@ fn review_template(
         })
         .collect();
     values.sort_by(|a, b| a.code.cmp(&b.code));
-    let changes = if state.config.level() == NodeLevel::City {
+    let changes = changes_since_previous(state, key, held.version).unwrap_or_else(|error| {
+        tracing::warn!(%error, "changes since the previous version not shown");
         BTreeMap::new()
-    } else {
-        changes_since_previous(state, key)
-    };
+    });
+    let indicator_choices = definition
+        .as_ref()
+        .map(|form| {
+            form.indicators
+                .iter()
+                .map(|indicator| {
+                    let (code, name, _) = name_of(indicator.key.as_str());
+                    (indicator.key.as_str().to_string(), format!("{code} {name}"))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let feedback = held
         .feedback
         .iter()
@@ -400,7 +430,10 @@ fn review_template(
                     comment
                         .indicator
                         .as_ref()
-                        .map(|indicator| format!("[{indicator}] "))
+                        .map(|indicator| {
+                            let (code, name, _) = name_of(indicator);
+                            format!("[{code} {name}] ")
+                        })
                         .unwrap_or_default(),
                     comment.text
                 )
@@ -410,6 +443,7 @@ fn review_template(
     ReviewTemplate {
         chrome,
         action_url: format!("/review/{}/{}/{}", key.unit, key.form, key.period),
+        print_url: super::print::print_href(key, Some(held.version)),
         unit: key.unit.clone(),
         unit_name: held.unit_name.clone(),
         state: catalogue(lang.language)
@@ -431,6 +465,7 @@ fn review_template(
         changes: changes
             .into_iter()
             .map(|(indicator_key, (before, after))| ChangeRow {
+                code: name_of(&indicator_key).0,
                 name: name_of(&indicator_key).1,
                 before: before
                     .map(|value| format_number(&value))
@@ -438,6 +473,8 @@ fn review_template(
                 after: after.map(|value| format_number(&value)).unwrap_or_default(),
             })
             .collect(),
+        indicator_choices,
+        comment_slots: (0..COMMENT_ROWS).collect(),
     }
 }
 
@@ -470,18 +507,34 @@ async fn report_page(
     render(lang, &page)
 }
 
-/// The comment of a posted form as a list (empty when blank).
-fn comments_of(form: &[(String, String)]) -> Vec<Comment> {
-    field(form, "comment")
+/// The comments of a posted return or feedback form: the general `comment`,
+/// then each indicator row (`ci.{n}` the indicator, `ct.{n}` the text) whose
+/// text is not blank. An indicator the form does not have is dropped (the
+/// comment stays, as a general one).
+fn comments_of(
+    definition: Option<&crate::metadata::Form>,
+    form: &[(String, String)],
+) -> Vec<Comment> {
+    let general = field(form, "comment")
         .map(str::trim)
         .filter(|text| !text.is_empty())
-        .map(|text| {
-            vec![Comment {
-                indicator: None,
-                text: text.to_string(),
-            }]
+        .map(|text| Comment {
+            indicator: None,
+            text: text.to_string(),
+        });
+    let per_indicator = (0..COMMENT_ROWS).filter_map(|row| {
+        let text = field(form, &format!("ct.{row}"))
+            .map(str::trim)
+            .filter(|text| !text.is_empty())?;
+        let indicator = field(form, &format!("ci.{row}"))
+            .filter(|key| definition.is_some_and(|form| form.indicator(key).is_some()))
+            .map(str::to_string);
+        Some(Comment {
+            indicator,
+            text: text.to_string(),
         })
-        .unwrap_or_default()
+    });
+    general.into_iter().chain(per_indicator).collect()
 }
 
 /// # `POST /review/{unit}/{form}/{period}` (`action` = `rules` | `approve` | `return` | `feedback` | `annotate`)
@@ -496,6 +549,8 @@ async fn act_on_report(
     let (key, form_id, period_id) =
         service::checked_key(&state, &unit, &form_code, &period).or_page(lang)?;
     held_report(&state, &key).or_page(lang)?;
+    let definition = state.standards().metadata.form(&form_id).cloned();
+    let comments = comments_of(definition.as_ref(), &form);
     let by = who.0.account.username.clone();
     let now = Timestamp::now_from_system_clock();
     let page_url = format!("/review/{}/{}/{}", key.unit, key.form, key.period);
@@ -525,14 +580,14 @@ async fn act_on_report(
             match crate::web::reports::parse_due(&serde_json::Value::String(
                 field(&form, "due").unwrap_or_default().to_string(),
             )) {
-                Ok(due) => service::return_to_unit(&state, &key, comments_of(&form), due, &by, now)
+                Ok(due) => service::return_to_unit(&state, &key, comments, due, &by, now)
                     .await
                     .map(|_| "returned")
                     .map_err(ApiError::from),
                 Err(error) => Err(error),
             }
         }
-        "feedback" => service::feedback(&state, &key, comments_of(&form), &by, now)
+        "feedback" => service::feedback(&state, &key, comments, &by, now)
             .await
             .map(|_| "feedback")
             .map_err(ApiError::from),
@@ -559,5 +614,62 @@ async fn act_on_report(
             page.chrome.error = Some(super::message_of(&error, lang));
             super::render_with_status(lang, error.status_and_code().0, &page)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::NationalStandard;
+
+    fn check(fields: &[(&str, &str)], expected: &[(Option<&str>, &str)]) {
+        let standard = NationalStandard::default_standard().unwrap();
+        let g101 = standard
+            .release
+            .forms
+            .iter()
+            .find(|form| form.code.as_str() == "G101");
+        let posted: Vec<(String, String)> = fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect();
+        let expected: Vec<Comment> = expected
+            .iter()
+            .map(|(indicator, text)| Comment {
+                indicator: indicator.map(str::to_string),
+                text: text.to_string(),
+            })
+            .collect();
+        assert_eq!(comments_of(g101, &posted), expected, "{fields:?}");
+    }
+
+    #[test]
+    fn return_comments_are_general_or_about_one_indicator() {
+        check(&[], &[]);
+        check(&[("comment", "  ")], &[]);
+        check(&[("comment", " 请补充说明 ")], &[(None, "请补充说明")]);
+        check(
+            &[
+                ("comment", "总体意见"),
+                ("ci.0", "cod_emit"),
+                ("ct.0", "请核实"),
+                ("ci.1", "so2_emit"),
+                ("ct.1", " "),
+                ("ci.2", ""),
+                ("ct.2", "无指标的意见"),
+            ],
+            &[
+                (None, "总体意见"),
+                (Some("cod_emit"), "请核实"),
+                (None, "无指标的意见"),
+            ],
+        );
+        // An indicator the form does not have keeps the text as a general comment.
+        check(
+            &[("ci.0", "<b>nope</b>"), ("ct.0", "文字")],
+            &[(None, "文字")],
+        );
+        // Rows past the offered ones are not read.
+        check(&[("ci.3", "cod_emit"), ("ct.3", "多余")], &[]);
     }
 }
