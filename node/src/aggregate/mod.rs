@@ -12,12 +12,15 @@
 //! Trees:
 //! - `aggregate_total_by_key        // Form 0 Period 0 Dimension 0 Indicator → Total`
 //!   where Dimension is `division:320102`, `industry:26` or `class:national`;
-//! - `aggregate_contribution_by_report // ReportKey → Contribution` (what each report added).
+//! - `aggregate_contribution_by_report // ReportKey → Contribution` (what each report added);
+//! - the cross totals of [`cross`] (province × industry, city × industry, all
+//!   indicators in one record), kept in the same transaction.
 //!
 //! [`table`] reads tables out of the totals (by division, industry, class;
 //! the units of a division), [`progress`] counts where the reports stand, and
 //! [`publication`] keeps the published snapshots (R8/R16).
 
+pub mod cross;
 pub mod progress;
 pub mod publication;
 pub mod table;
@@ -29,7 +32,7 @@ use rust_decimal::Decimal;
 
 use crate::division::DivisionCode;
 use crate::report::ReportKey;
-use crate::store::{Record, Store, StoreError, Transaction, Tree, TxFailure};
+use crate::store::{Record, Store, StoreError, Transaction, Tree, TreeHandle, TxFailure};
 
 /// A running total.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,6 +69,10 @@ pub struct AggregateTrees {
     pub totals: Tree<Total>,
     /// Contributions per report.
     pub contributions: Tree<Contribution>,
+    /// Cross cells (province or city × industry, every indicator).
+    pub cross_cells: Tree<cross::CrossCell>,
+    /// Indicator slots of the cross cells per form and period.
+    pub cross_slots: Tree<cross::IndicatorSlots>,
 }
 
 impl AggregateTrees {
@@ -74,7 +81,19 @@ impl AggregateTrees {
         Ok(AggregateTrees {
             totals: store.tree("aggregate_total_by_key")?,
             contributions: store.tree("aggregate_contribution_by_report")?,
+            cross_cells: store.tree("aggregate_cross_total_by_key")?,
+            cross_slots: store.tree("aggregate_cross_slots_by_form_period")?,
         })
+    }
+
+    /// Every aggregate tree, for the tree list of a transaction that counts a report.
+    pub fn handles(&self) -> [&dyn TreeHandle; 4] {
+        [
+            &self.totals,
+            &self.contributions,
+            &self.cross_cells,
+            &self.cross_slots,
+        ]
     }
 }
 
@@ -141,7 +160,7 @@ fn adjust(
 
 /// Counts a report version in the totals, replacing what an earlier version
 /// of the same report contributed. Inside the approving transaction (which
-/// must include both aggregate trees).
+/// must include every aggregate tree: [`AggregateTrees::handles`]).
 pub fn count_accepted(
     tx: &Transaction<'_>,
     trees: &AggregateTrees,
@@ -154,8 +173,10 @@ pub fn count_accepted(
             return Ok(());
         }
         adjust(tx, trees, key, &previous, -1)?;
+        cross::adjust_cells(tx, trees, &key.form, &key.period, &previous, -1)?;
     }
     adjust(tx, trees, key, &contribution, 1)?;
+    cross::adjust_cells(tx, trees, &key.form, &key.period, &contribution, 1)?;
     tx.insert(&trees.contributions, &report_key, &contribution)?;
     Ok(())
 }
@@ -180,12 +201,20 @@ pub fn totals_of(
         .collect()
 }
 
+/// Every total recomputed from the contributions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Single-dimension totals: total key → sum.
+    pub totals: BTreeMap<Vec<u8>, Decimal>,
+    /// Cross cells: cell key → tally (sums normalised), comparable with
+    /// [`cross::stored_tallies`].
+    pub cross: BTreeMap<Vec<u8>, cross::CellTally>,
+}
+
 /// Recomputes every total from the contributions (the rebuild command, and
 /// the check that incremental == rebuilt).
-pub fn rebuild_from_contributions(
-    trees: &AggregateTrees,
-) -> Result<BTreeMap<Vec<u8>, Decimal>, StoreError> {
-    let mut totals: BTreeMap<Vec<u8>, Decimal> = BTreeMap::new();
+pub fn rebuild_from_contributions(trees: &AggregateTrees) -> Result<Rebuilt, StoreError> {
+    let mut rebuilt = Rebuilt::default();
     for entry in trees.contributions.scan_prefix(&[]) {
         let (report_key, contribution) = entry?;
         let Some(crate::report::ReportKey { form, period, .. }) =
@@ -195,13 +224,20 @@ pub fn rebuild_from_contributions(
         };
         for (indicator, value) in numeric(&contribution.values) {
             for dimension in &contribution.dimensions {
-                *totals
+                *rebuilt
+                    .totals
                     .entry(total_key(&form, &period, dimension, &indicator))
                     .or_default() += value;
             }
         }
+        cross::tally_contribution(&mut rebuilt.cross, &form, &period, &contribution);
     }
-    Ok(totals)
+    for tally in rebuilt.cross.values_mut() {
+        for (sum, _) in tally.indicators.values_mut() {
+            *sum = sum.normalize();
+        }
+    }
+    Ok(rebuilt)
 }
 
 #[cfg(test)]
