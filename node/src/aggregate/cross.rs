@@ -10,6 +10,9 @@
 //! is one prefix scan of about 31 × 41 records, and a province's drill-down
 //! one scan of its cities' cells.
 //!
+//! The single-dimension totals of the parent module are cells of the same
+//! record type, [`TotalsCell`], keyed by dimension.
+//!
 //! A cell is read in bulk, so it is stored in a binary layout rather than
 //! JSON ([`Record::encode_body`]): decoding 76,000 JSON decimal strings would
 //! cost more than the scan itself. Indicators are numbered per form and
@@ -18,8 +21,8 @@
 //! missing from an older, shorter cell is zero.
 //!
 //! Trees:
-//! - `aggregate_cross_total_by_key // Form 0 Period 0 "P" 0 Province 0 Industry → CrossCell`
-//!   and `… 0 "C" 0 Province 0 City 0 Industry → CrossCell` (the `P` cells sort
+//! - `aggregate_cross_total_by_key // Form 0 Period 0 "P" 0 Province 0 Industry → TotalsCell`
+//!   and `… 0 "C" 0 Province 0 City 0 Industry → TotalsCell` (the `P` cells sort
 //!   together, so the national summary never walks over city cells);
 //! - `aggregate_cross_slots_by_form_period // Form 0 Period → IndicatorSlots`.
 
@@ -29,13 +32,14 @@ use rust_decimal::Decimal;
 
 use super::{AggregateTrees, Contribution, numeric};
 use crate::division::{DivisionCode, DivisionKind};
-use crate::store::{Record, StoreError, Transaction, TxFailure};
+use crate::store::{Record, StoreError, Transaction, Tree, TxFailure};
 
 const CELL_TREE: &str = "aggregate_cross_total_by_key";
 
-/// The sums of every indicator of one cell (province × industry or city × industry).
+/// The sums of every indicator of one cell: a dimension (division, industry,
+/// class) or a cross of them (province × industry, city × industry).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CrossCell {
+pub struct TotalsCell {
     /// How many reports are counted in the cell.
     pub reports: u64,
     /// Per slot: the exact sum and how many reports gave a number for it.
@@ -54,7 +58,7 @@ pub struct SlotTotal {
 /// Bytes per slot in the binary layout: rust_decimal's 16-byte form and a u32 count.
 const SLOT_BYTES: usize = 20;
 
-impl Record for CrossCell {
+impl Record for TotalsCell {
     const FORMAT_VERSION: u8 = 1;
 
     /// `reports: u64 LE`, then per slot `Decimal::serialize()` (16 bytes) and `reports: u32 LE`.
@@ -92,7 +96,7 @@ impl Record for CrossCell {
                 reports: u32::from_le_bytes(count),
             });
         }
-        Ok(CrossCell {
+        Ok(TotalsCell {
             reports: u64::from_le_bytes(*head),
             slots,
         })
@@ -157,8 +161,16 @@ fn city_prefix(form: &str, period: &str, province: DivisionCode) -> Vec<u8> {
     format!("{form}\0{period}\0C\0{province}\0").into_bytes()
 }
 
-/// The keys of the cells a place counts in.
-fn cell_keys(form: &str, period: &str, place: &Place) -> Vec<Vec<u8>> {
+/// `Form 0 Period 0 Dimension`: the key of a single-dimension cell.
+pub fn dimension_key(form: &str, period: &str, dimension: &str) -> Vec<u8> {
+    format!("{form}\0{period}\0{dimension}").into_bytes()
+}
+
+/// The keys of the cross cells a report with these dimensions counts in.
+pub(super) fn cross_keys(form: &str, period: &str, dimensions: &[String]) -> Vec<Vec<u8>> {
+    let Some(place) = place_of(dimensions) else {
+        return Vec::new();
+    };
     let mut keys = Vec::with_capacity(2);
     let mut province_key = province_prefix(form, period);
     province_key.extend_from_slice(format!("{}\0{}", place.province, place.industry).as_bytes());
@@ -178,19 +190,16 @@ fn cell_failure(reason: &str) -> TxFailure {
     })
 }
 
-/// Adds (`sign` > 0) or removes a contribution from its cells. Inside the
-/// counting transaction, which includes both cross trees.
-pub(super) fn adjust_cells(
+/// A contribution's numeric values by slot, giving a slot to each indicator
+/// seen for the first time in this form and period. Inside the counting
+/// transaction.
+pub(super) fn slot_values(
     tx: &Transaction<'_>,
     trees: &AggregateTrees,
     form: &str,
     period: &str,
     contribution: &Contribution,
-    sign: i8,
-) -> Result<(), TxFailure> {
-    let Some(place) = place_of(&contribution.dimensions) else {
-        return Ok(());
-    };
+) -> Result<SlotValues, TxFailure> {
     let values = numeric(&contribution.values);
     let slots_key = slots_key(form, period);
     let mut slots = tx.get(&trees.cross_slots, &slots_key)?.unwrap_or_default();
@@ -213,37 +222,54 @@ pub(super) fn adjust_cells(
     if slots.indicators.len() != n_known {
         tx.insert(&trees.cross_slots, &slots_key, &slots)?;
     }
-    for cell_key in cell_keys(form, period, &place) {
-        let mut cell = tx.get(&trees.cross_cells, &cell_key)?.unwrap_or_default();
-        if cell.slots.len() < slots.indicators.len() {
-            cell.slots
-                .resize(slots.indicators.len(), SlotTotal::default());
-        }
-        cell.reports = if sign > 0 {
-            cell.reports + 1
-        } else {
-            cell.reports.saturating_sub(1)
-        };
-        for &(slot, value) in &by_slot {
-            let total = cell
-                .slots
-                .get_mut(slot)
-                .ok_or_else(|| cell_failure("a slot beyond the form's indicators"))?;
-            total.sum = if sign > 0 {
-                total.sum.checked_add(value)
-            } else {
-                total.sum.checked_sub(value)
-            }
-            .ok_or_else(|| cell_failure("a cross total exceeds 28 significant digits"))?;
-            total.reports = if sign > 0 {
-                total.reports + 1
-            } else {
-                total.reports.saturating_sub(1)
-            };
-        }
-        tx.insert(&trees.cross_cells, &cell_key, &cell)?;
+    Ok(SlotValues {
+        n_slots: slots.indicators.len(),
+        by_slot,
+    })
+}
+
+/// A contribution's numeric values, by slot.
+#[derive(Debug, Clone)]
+pub(super) struct SlotValues {
+    n_slots: usize,
+    by_slot: Vec<(usize, Decimal)>,
+}
+
+/// Adds (`sign` > 0) or removes one contribution's values in one cell.
+pub(super) fn adjust_cell(
+    tx: &Transaction<'_>,
+    tree: &Tree<TotalsCell>,
+    cell_key: &[u8],
+    values: &SlotValues,
+    sign: i8,
+) -> Result<(), TxFailure> {
+    let mut cell = tx.get(tree, cell_key)?.unwrap_or_default();
+    if cell.slots.len() < values.n_slots {
+        cell.slots.resize(values.n_slots, SlotTotal::default());
     }
-    Ok(())
+    cell.reports = if sign > 0 {
+        cell.reports + 1
+    } else {
+        cell.reports.saturating_sub(1)
+    };
+    for &(slot, value) in &values.by_slot {
+        let total = cell
+            .slots
+            .get_mut(slot)
+            .ok_or_else(|| cell_failure("a slot beyond the form's indicators"))?;
+        total.sum = if sign > 0 {
+            total.sum.checked_add(value)
+        } else {
+            total.sum.checked_sub(value)
+        }
+        .ok_or_else(|| cell_failure("a total exceeds 28 significant digits"))?;
+        total.reports = if sign > 0 {
+            total.reports + 1
+        } else {
+            total.reports.saturating_sub(1)
+        };
+    }
+    tx.insert(tree, cell_key, &cell)
 }
 
 /// One row of a cross table: a division × industry with every indicator's total.
@@ -311,11 +337,7 @@ fn read_table(
     period: &str,
     prefix: &[u8],
 ) -> Result<CrossTable, StoreError> {
-    let indicators = trees
-        .cross_slots
-        .get(&slots_key(form, period))?
-        .unwrap_or_default()
-        .indicators;
+    let indicators = indicator_slots(trees, form, period)?;
     let mut rows = Vec::new();
     for entry in trees.cross_cells.scan_prefix(prefix) {
         let (key, mut cell) = entry?;
@@ -368,6 +390,19 @@ pub fn city_industry_table(
     read_table(trees, form, period, &city_prefix(form, period, province))
 }
 
+/// The indicator keys of a form and period, in slot order.
+pub fn indicator_slots(
+    trees: &AggregateTrees,
+    form: &str,
+    period: &str,
+) -> Result<Vec<String>, StoreError> {
+    Ok(trees
+        .cross_slots
+        .get(&slots_key(form, period))?
+        .unwrap_or_default()
+        .indicators)
+}
+
 /// A cell's content in a comparable shape: indicator → (sum, reports), with
 /// empty slots left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -378,41 +413,43 @@ pub struct CellTally {
     pub indicators: BTreeMap<String, (Decimal, u64)>,
 }
 
-/// Adds a contribution to a tally map keyed like the cell tree (the rebuild).
-pub(super) fn tally_contribution(
+/// Adds one report's values to a tally (the rebuild).
+pub(super) fn tally(
     tallies: &mut BTreeMap<Vec<u8>, CellTally>,
-    form: &str,
-    period: &str,
-    contribution: &Contribution,
+    cell_key: Vec<u8>,
+    values: &BTreeMap<String, Decimal>,
 ) {
-    let Some(place) = place_of(&contribution.dimensions) else {
-        return;
-    };
-    let values = numeric(&contribution.values);
-    for cell_key in cell_keys(form, period, &place) {
-        let tally = tallies.entry(cell_key).or_default();
-        tally.reports += 1;
-        for (indicator, value) in &values {
-            let entry = tally
-                .indicators
-                .entry(indicator.clone())
-                .or_insert((Decimal::ZERO, 0));
-            entry.0 += *value;
-            entry.1 += 1;
-        }
+    let tally = tallies.entry(cell_key).or_default();
+    tally.reports += 1;
+    for (indicator, value) in values {
+        let entry = tally
+            .indicators
+            .entry(indicator.clone())
+            .or_insert((Decimal::ZERO, 0));
+        entry.0 += *value;
+        entry.1 += 1;
     }
 }
 
-/// Every stored cell as a tally (cells with no report and slots with neither
-/// a sum nor a report left out), to compare with a rebuild.
-pub fn stored_tallies(trees: &AggregateTrees) -> Result<BTreeMap<Vec<u8>, CellTally>, StoreError> {
-    let mut slots_by_form_period: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
-    for entry in trees.cross_slots.scan_prefix(&[]) {
-        let (key, slots) = entry?;
-        slots_by_form_period.insert(key, slots.indicators);
-    }
+/// Every form and period's slots, keyed `Form 0 Period`.
+pub(super) fn all_slots(
+    trees: &AggregateTrees,
+) -> Result<BTreeMap<Vec<u8>, Vec<String>>, StoreError> {
+    trees
+        .cross_slots
+        .scan_prefix(&[])
+        .map(|entry| entry.map(|(key, slots)| (key, slots.indicators)))
+        .collect()
+}
+
+/// Every cell of a tree as a tally (cells with no report and slots with
+/// neither a sum nor a report left out), to compare with a rebuild.
+pub(super) fn tallies_of_tree(
+    tree: &Tree<TotalsCell>,
+    slots: &BTreeMap<Vec<u8>, Vec<String>>,
+) -> Result<BTreeMap<Vec<u8>, CellTally>, StoreError> {
     let mut tallies = BTreeMap::new();
-    for entry in trees.cross_cells.scan_prefix(&[]) {
+    for entry in tree.scan_prefix(&[]) {
         let (key, cell) = entry?;
         let mut parts = key.splitn(3, |byte| *byte == 0);
         let form = parts.next().unwrap_or_default();
@@ -420,7 +457,7 @@ pub fn stored_tallies(trees: &AggregateTrees) -> Result<BTreeMap<Vec<u8>, CellTa
         let mut form_period = form.to_vec();
         form_period.push(0);
         form_period.extend_from_slice(period);
-        let indicators = slots_by_form_period
+        let indicators = slots
             .get(&form_period)
             .map(Vec::as_slice)
             .unwrap_or_default();
