@@ -9,15 +9,28 @@
 //! (`rust_decimal`): a national total equals the sum of the unit values to
 //! the last digit.
 //!
+//! Every total is a *cell*: one record holding the sums of all indicators of
+//! a form and period for one dimension (a division, an industry, a class) or
+//! one cross of dimensions ([`cross`]: province × industry, city ×
+//! industry). Counting a report writes about eight cells, whatever the
+//! number of indicators, and a summary reads one record per row.
+//!
 //! Trees:
-//! - `aggregate_total_by_key        // Form 0 Period 0 Dimension 0 Indicator → Total`
+//! - `aggregate_dimension_total_by_key // Form 0 Period 0 Dimension → TotalsCell`
 //!   where Dimension is `division:320102`, `industry:26` or `class:national`;
+//! - the cross cells and the indicator slots of [`cross`];
 //! - `aggregate_contribution_by_report // ReportKey → Contribution` (what each report added).
+//!
+//! Totals used to be kept one record per dimension × indicator in
+//! `aggregate_total_by_key` (about 360 writes per report); that tree is no
+//! longer read, and [`AggregateTrees::open`] counts the contributions into
+//! the cells when it finds contributions but no cells.
 //!
 //! [`table`] reads tables out of the totals (by division, industry, class;
 //! the units of a division), [`progress`] counts where the reports stand, and
 //! [`publication`] keeps the published snapshots (R8/R16).
 
+pub mod cross;
 pub mod progress;
 pub mod publication;
 pub mod table;
@@ -29,19 +42,15 @@ use rust_decimal::Decimal;
 
 use crate::division::DivisionCode;
 use crate::report::ReportKey;
-use crate::store::{Record, Store, StoreError, Transaction, Tree, TxFailure};
+use crate::store::{Record, Store, StoreError, Transaction, Tree, TreeHandle, TxFailure};
 
-/// A running total.
+/// A running total of one indicator, as tables and the API show it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Total {
     /// The exact sum, as a decimal string.
     pub sum: String,
     /// How many reports contribute.
     pub reports: u64,
-}
-
-impl Record for Total {
-    const FORMAT_VERSION: u8 = 1;
 }
 
 /// What one report contributed: its dimensions and numeric values.
@@ -62,19 +71,41 @@ impl Record for Contribution {
 /// The aggregate trees.
 #[derive(Debug, Clone)]
 pub struct AggregateTrees {
-    /// Totals.
-    pub totals: Tree<Total>,
+    /// Single-dimension cells.
+    pub totals: Tree<cross::TotalsCell>,
     /// Contributions per report.
     pub contributions: Tree<Contribution>,
+    /// Cross cells (province or city × industry, every indicator).
+    pub cross_cells: Tree<cross::TotalsCell>,
+    /// Indicator slots of the cross cells per form and period.
+    pub cross_slots: Tree<cross::IndicatorSlots>,
 }
 
 impl AggregateTrees {
-    /// Opens the trees.
+    /// Opens the trees, and counts every contribution into the cells when
+    /// the store has contributions but no cells (written before the cells
+    /// existed), so totals never silently read as zero.
     pub fn open(store: &Store) -> Result<AggregateTrees, StoreError> {
-        Ok(AggregateTrees {
-            totals: store.tree("aggregate_total_by_key")?,
+        let trees = AggregateTrees {
+            totals: store.tree("aggregate_dimension_total_by_key")?,
             contributions: store.tree("aggregate_contribution_by_report")?,
-        })
+            cross_cells: store.tree("aggregate_cross_total_by_key")?,
+            cross_slots: store.tree("aggregate_cross_slots_by_form_period")?,
+        };
+        if trees.totals.is_empty() && !trees.contributions.is_empty() {
+            recount_cells(store, &trees)?;
+        }
+        Ok(trees)
+    }
+
+    /// Every aggregate tree, for the tree list of a transaction that counts a report.
+    pub fn handles(&self) -> [&dyn TreeHandle; 4] {
+        [
+            &self.totals,
+            &self.contributions,
+            &self.cross_cells,
+            &self.cross_slots,
+        ]
     }
 }
 
@@ -94,11 +125,6 @@ pub fn dimensions(county: &str, industry: &str, classes: &[String]) -> Vec<Strin
     keys
 }
 
-/// `Form 0 Period 0 Dimension 0 Indicator`.
-pub fn total_key(form: &str, period: &str, dimension: &str, indicator: &str) -> Vec<u8> {
-    format!("{form}\0{period}\0{dimension}\0{indicator}").into_bytes()
-}
-
 fn numeric(values: &BTreeMap<String, String>) -> BTreeMap<String, Decimal> {
     values
         .iter()
@@ -110,6 +136,7 @@ fn numeric(values: &BTreeMap<String, String>) -> BTreeMap<String, Decimal> {
         .collect()
 }
 
+/// Adds (`sign` > 0) or removes a contribution from every cell it counts in.
 fn adjust(
     tx: &Transaction<'_>,
     trees: &AggregateTrees,
@@ -117,31 +144,48 @@ fn adjust(
     contribution: &Contribution,
     sign: i8,
 ) -> Result<(), TxFailure> {
-    for (indicator, value) in numeric(&contribution.values) {
-        for dimension in &contribution.dimensions {
-            let total_key = total_key(&key.form, &key.period, dimension, &indicator);
-            let mut total = tx.get(&trees.totals, &total_key)?.unwrap_or_default();
-            let current = Decimal::from_str(&total.sum).unwrap_or(Decimal::ZERO);
-            let next = if sign > 0 {
-                current + value
-            } else {
-                current - value
-            };
-            total.sum = next.normalize().to_string();
-            total.reports = if sign > 0 {
-                total.reports + 1
-            } else {
-                total.reports.saturating_sub(1)
-            };
-            tx.insert(&trees.totals, &total_key, &total)?;
-        }
+    let by_slot = cross::slot_values(tx, trees, &key.form, &key.period, contribution)?;
+    for dimension in &contribution.dimensions {
+        let cell_key = cross::dimension_key(&key.form, &key.period, dimension);
+        cross::adjust_cell(tx, &trees.totals, &cell_key, &by_slot, sign)?;
+    }
+    for cell_key in cross::cross_keys(&key.form, &key.period, &contribution.dimensions) {
+        cross::adjust_cell(tx, &trees.cross_cells, &cell_key, &by_slot, sign)?;
     }
     Ok(())
 }
 
+/// Counts every stored contribution into empty cells, in transactions of a
+/// few hundred reports (the upgrade from the per-indicator layout).
+fn recount_cells(store: &Store, trees: &AggregateTrees) -> Result<(), StoreError> {
+    let mut batch: Vec<(ReportKey, Contribution)> = Vec::new();
+    let mut contributions = trees.contributions.scan_prefix(&[]);
+    loop {
+        let next = contributions.next().transpose()?;
+        let done = next.is_none();
+        if let Some((report_key, contribution)) = next
+            && let Some(key) = ReportKey::from_bytes(&report_key)
+        {
+            batch.push((key, contribution));
+        }
+        if batch.len() >= 500 || (done && !batch.is_empty()) {
+            store.transaction(&trees.handles(), |tx| {
+                for (key, contribution) in &batch {
+                    adjust(tx, trees, key, contribution, 1)?;
+                }
+                Ok::<(), crate::store::TxError<StoreError>>(())
+            })?;
+            batch.clear();
+        }
+        if done {
+            return Ok(());
+        }
+    }
+}
+
 /// Counts a report version in the totals, replacing what an earlier version
 /// of the same report contributed. Inside the approving transaction (which
-/// must include both aggregate trees).
+/// must include every aggregate tree: [`AggregateTrees::handles`]).
 pub fn count_accepted(
     tx: &Transaction<'_>,
     trees: &AggregateTrees,
@@ -160,48 +204,84 @@ pub fn count_accepted(
     Ok(())
 }
 
-/// The totals of one dimension for a form and period: indicator → total.
+/// The totals of one dimension for a form and period: indicator → total
+/// (indicators that no counted report gives a number for are left out).
 pub fn totals_of(
     trees: &AggregateTrees,
     form: &str,
     period: &str,
     dimension: &str,
 ) -> Result<BTreeMap<String, Total>, StoreError> {
-    let prefix = format!("{form}\0{period}\0{dimension}\0").into_bytes();
-    trees
+    let Some(cell) = trees
         .totals
-        .scan_prefix(&prefix)
-        .map(|entry| {
-            entry.map(|(key, total)| {
-                let indicator = String::from_utf8_lossy(&key[prefix.len()..]).into_owned();
-                (indicator, total)
-            })
+        .get(&cross::dimension_key(form, period, dimension))?
+    else {
+        return Ok(BTreeMap::new());
+    };
+    let indicators = cross::indicator_slots(trees, form, period)?;
+    Ok(indicators
+        .into_iter()
+        .zip(cell.slots)
+        .filter(|(_, total)| total.reports > 0 || !total.sum.is_zero())
+        .map(|(indicator, total)| {
+            (
+                indicator,
+                Total {
+                    sum: total.sum.normalize().to_string(),
+                    reports: u64::from(total.reports),
+                },
+            )
         })
-        .collect()
+        .collect())
 }
 
-/// Recomputes every total from the contributions (the rebuild command, and
-/// the check that incremental == rebuilt).
-pub fn rebuild_from_contributions(
-    trees: &AggregateTrees,
-) -> Result<BTreeMap<Vec<u8>, Decimal>, StoreError> {
-    let mut totals: BTreeMap<Vec<u8>, Decimal> = BTreeMap::new();
+/// Every total recomputed from the contributions, in the comparable shape
+/// of [`stored_totals`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Single-dimension cells: cell key → tally.
+    pub totals: BTreeMap<Vec<u8>, cross::CellTally>,
+    /// Cross cells: cell key → tally.
+    pub cross: BTreeMap<Vec<u8>, cross::CellTally>,
+}
+
+/// Every stored cell in the shape of [`rebuild_from_contributions`].
+pub fn stored_totals(trees: &AggregateTrees) -> Result<Rebuilt, StoreError> {
+    let slots = cross::all_slots(trees)?;
+    Ok(Rebuilt {
+        totals: cross::tallies_of_tree(&trees.totals, &slots)?,
+        cross: cross::tallies_of_tree(&trees.cross_cells, &slots)?,
+    })
+}
+
+/// Recomputes every total from the contributions (the check that
+/// incremental == rebuilt).
+pub fn rebuild_from_contributions(trees: &AggregateTrees) -> Result<Rebuilt, StoreError> {
+    let mut rebuilt = Rebuilt::default();
     for entry in trees.contributions.scan_prefix(&[]) {
         let (report_key, contribution) = entry?;
-        let Some(crate::report::ReportKey { form, period, .. }) =
-            crate::report::ReportKey::from_bytes(&report_key)
-        else {
+        let Some(ReportKey { form, period, .. }) = ReportKey::from_bytes(&report_key) else {
             continue;
         };
-        for (indicator, value) in numeric(&contribution.values) {
-            for dimension in &contribution.dimensions {
-                *totals
-                    .entry(total_key(&form, &period, dimension, &indicator))
-                    .or_default() += value;
-            }
+        let values = numeric(&contribution.values);
+        for dimension in &contribution.dimensions {
+            let cell_key = cross::dimension_key(&form, &period, dimension);
+            cross::tally(&mut rebuilt.totals, cell_key, &values);
+        }
+        for cell_key in cross::cross_keys(&form, &period, &contribution.dimensions) {
+            cross::tally(&mut rebuilt.cross, cell_key, &values);
         }
     }
-    Ok(totals)
+    for tally in rebuilt
+        .totals
+        .values_mut()
+        .chain(rebuilt.cross.values_mut())
+    {
+        for (sum, _) in tally.indicators.values_mut() {
+            *sum = sum.normalize();
+        }
+    }
+    Ok(rebuilt)
 }
 
 #[cfg(test)]

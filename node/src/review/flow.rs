@@ -143,6 +143,8 @@ async fn send_up_from_city(
             &state.audit.entries,
             &state.aggregates.totals,
             &state.aggregates.contributions,
+            &state.aggregates.cross_cells,
+            &state.aggregates.cross_slots,
         ],
         |tx| {
             let status = tx
@@ -270,6 +272,8 @@ pub async fn upper_approve(
             &state.audit.entries,
             &state.aggregates.totals,
             &state.aggregates.contributions,
+            &state.aggregates.cross_cells,
+            &state.aggregates.cross_slots,
         ],
         |tx| {
             let received = tx

@@ -7,7 +7,8 @@
 //! - Trees are named `key_value` and their composite keys are documented where
 //!   they are opened, e.g. `reportkey_versions // ReportKey = CreditCode + Form + Period`.
 //! - Every encoded record starts with a one-byte format version
-//!   ([`Record::FORMAT_VERSION`]); older formats are decoded by
+//!   ([`Record::FORMAT_VERSION`]) followed by JSON, or by a record's own
+//!   binary layout ([`Record::encode_body`]); older formats are decoded by
 //!   [`Record::decode_older_format`], newer ones are refused.
 //! - The schema version of the whole database is stored in `meta_schema` and
 //!   checked at open: newer than this build is refused, older is migrated.
@@ -94,6 +95,18 @@ pub trait Record: Serialize + DeserializeOwned {
         Err(format!(
             "format version {format_version} is not readable by this build"
         ))
+    }
+
+    /// Encodes the body that follows the version byte. JSON, unless a record
+    /// is read so often in bulk that it needs a denser layout (the cross
+    /// totals: parsing JSON decimals would cost more than the whole scan).
+    fn encode_body(&self) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(self).map_err(|error| error.to_string())
+    }
+
+    /// Decodes a body of the current format version; the inverse of [`Record::encode_body`].
+    fn decode_body(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice(body).map_err(|error| error.to_string())
     }
 }
 
@@ -293,11 +306,13 @@ fn migrate_one_step(_db: &sled::Db, from: u32) -> Result<(), StoreError> {
 }
 
 fn encode<V: Record>(tree: &str, value: &V) -> Result<Vec<u8>, StoreError> {
-    let mut bytes = vec![V::FORMAT_VERSION];
-    serde_json::to_writer(&mut bytes, value).map_err(|error| StoreError::Encode {
+    let body = value.encode_body().map_err(|reason| StoreError::Encode {
         tree: tree.to_string(),
-        reason: error.to_string(),
+        reason,
     })?;
+    let mut bytes = Vec::with_capacity(body.len() + 1);
+    bytes.push(V::FORMAT_VERSION);
+    bytes.extend_from_slice(&body);
     Ok(bytes)
 }
 
@@ -310,7 +325,7 @@ fn decode<V: Record>(tree: &str, bytes: &[u8]) -> Result<V, StoreError> {
         .split_first()
         .ok_or_else(|| decode_error("empty record".to_string()))?;
     if format_version == V::FORMAT_VERSION {
-        serde_json::from_slice(body).map_err(|error| decode_error(error.to_string()))
+        V::decode_body(body).map_err(decode_error)
     } else if format_version < V::FORMAT_VERSION {
         V::decode_older_format(format_version, body).map_err(decode_error)
     } else {
