@@ -92,8 +92,18 @@ impl AggregateTrees {
             cross_cells: store.tree("aggregate_cross_total_by_key")?,
             cross_slots: store.tree("aggregate_cross_slots_by_form_period")?,
         };
-        if trees.totals.is_empty() && !trees.contributions.is_empty() {
-            recount_cells(store, &trees)?;
+        // The marker is written only after a complete recount: a node killed
+        // halfway starts the recount again from empty cells at its next start.
+        let marker: Tree<RecountMarker> = store.tree("aggregate_recount_marker")?;
+        if marker.get(RECOUNT_MARKER_KEY)?.is_none() {
+            if !trees.contributions.is_empty() {
+                trees.totals.clear()?;
+                trees.cross_cells.clear()?;
+                trees.cross_slots.clear()?;
+                recount_cells(store, &trees)?;
+            }
+            marker.insert(RECOUNT_MARKER_KEY, &RecountMarker { complete: true })?;
+            store.commit_durable_blocking()?;
         }
         Ok(trees)
     }
@@ -153,6 +163,19 @@ fn adjust(
         cross::adjust_cell(tx, &trees.cross_cells, &cell_key, &by_slot, sign)?;
     }
     Ok(())
+}
+
+const RECOUNT_MARKER_KEY: &[u8] = b"cells";
+
+/// Written once the cells hold every stored contribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RecountMarker {
+    /// Always true: its presence is the message.
+    pub complete: bool,
+}
+
+impl Record for RecountMarker {
+    const FORMAT_VERSION: u8 = 1;
 }
 
 /// Counts every stored contribution into empty cells, in transactions of a

@@ -354,15 +354,37 @@ async fn a_store_with_contributions_but_no_cells_is_recounted_at_open() {
     count(&store, &trees, "a", contribution(1, "320102", "0.1"));
     count(&store, &trees, "b", contribution(1, "320505", "0.25"));
     let before = stored_totals(&trees).unwrap();
-    // As a store written before the cells existed: contributions only.
+    // As a store written before the cells existed: contributions only, no marker.
+    let marker: crate::store::Tree<super::RecountMarker> =
+        store.tree("aggregate_recount_marker").unwrap();
+    marker.remove(b"cells").unwrap();
     for tree in [&trees.totals, &trees.cross_cells] {
-        let keys: Vec<Vec<u8>> = tree.scan_prefix(&[]).map(|e| e.unwrap().0).collect();
-        for key in keys {
-            tree.remove(&key).unwrap();
-        }
+        tree.clear().unwrap();
     }
     assert_eq!(stored_totals(&trees).unwrap().totals.len(), 0);
     let reopened = AggregateTrees::open(&store).unwrap();
     assert_eq!(stored_totals(&reopened).unwrap(), before);
     assert_eq!(nation_total(&reopened), "0.35");
+}
+
+#[tokio::test]
+async fn a_recount_interrupted_halfway_is_done_again_from_empty_cells() {
+    let folder = tempfile::tempdir().unwrap();
+    let store = Store::open(folder.path()).unwrap();
+    let trees = AggregateTrees::open(&store).unwrap();
+    count(&store, &trees, "a", contribution(1, "320102", "0.1"));
+    count(&store, &trees, "b", contribution(1, "320505", "0.25"));
+    let before = stored_totals(&trees).unwrap();
+    // Killed during the recount: some cells written, the marker not yet.
+    let marker: crate::store::Tree<super::RecountMarker> =
+        store.tree("aggregate_recount_marker").unwrap();
+    marker.remove(b"cells").unwrap();
+    let reopened = AggregateTrees::open(&store).unwrap();
+    assert_eq!(
+        stored_totals(&reopened).unwrap(),
+        before,
+        "counted once, not on top of the half-done cells"
+    );
+    assert_eq!(nation_total(&reopened), "0.35");
+    assert!(marker.get(b"cells").unwrap().is_some());
 }

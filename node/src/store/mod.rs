@@ -31,8 +31,11 @@ use serde::de::DeserializeOwned;
 
 use group_commit::GroupCommit;
 
-/// The on-disk schema version this build writes.
-pub const CURRENT_SCHEMA_VERSION: u32 = 1;
+/// The on-disk schema version this build writes. 2: totals are compact
+/// per-dimension records plus province × industry cross totals (recounted
+/// from the stored contributions by `aggregate` at open); a build of
+/// version 1 must refuse such a store rather than read stale totals.
+pub const CURRENT_SCHEMA_VERSION: u32 = 2;
 
 const META_SCHEMA_TREE: &str = "meta_schema";
 const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
@@ -390,6 +393,12 @@ impl<V: Record> Tree<V> {
     /// Deletes one record.
     pub fn remove(&self, key: &[u8]) -> Result<(), StoreError> {
         self.tree.remove(key)?;
+        Ok(())
+    }
+
+    /// Deletes every record (for rebuilding derived data from its source).
+    pub fn clear(&self) -> Result<(), StoreError> {
+        self.tree.clear()?;
         Ok(())
     }
 

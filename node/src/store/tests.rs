@@ -88,6 +88,7 @@ async fn a_newer_schema_on_disk_is_refused_with_a_clear_message() {
             .open()
             .unwrap();
         write_schema_version(&db, CURRENT_SCHEMA_VERSION + 1).unwrap();
+        db.flush().unwrap();
     }
     let error = Store::open(folder.path()).unwrap_err();
     assert!(matches!(error, StoreError::NewerSchema { .. }));
@@ -107,6 +108,7 @@ async fn an_older_schema_is_migrated_to_the_current_one() {
             .open()
             .unwrap();
         write_schema_version(&db, 0).unwrap();
+        db.flush().unwrap();
     }
     let store = Store::open(folder.path()).unwrap();
     assert_eq!(store.schema_version().unwrap(), CURRENT_SCHEMA_VERSION);
