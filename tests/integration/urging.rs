@@ -24,6 +24,19 @@ async fn notices(federation: &Federation, token: &str) -> Vec<Value> {
     answer["notices"].as_array().unwrap().clone()
 }
 
+/// A page as a signed-in browser gets it (the API token is also the session cookie).
+async fn page_text(federation: &Federation, token: &str, path: &str) -> String {
+    let response = federation
+        .web_client()
+        .get(format!("{}{path}", federation.node(CITY).web_url()))
+        .header("cookie", format!("zhibao_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
 fn g101_ids(notices: &[Value]) -> BTreeSet<String> {
     notices
         .iter()
@@ -268,6 +281,13 @@ async fn a_return_past_its_deadline_is_flagged_and_a_reviewer_urges_the_units_th
             "{urged:?}"
         );
     }
+    // The notice area of every page shows it; `/notices` lists them all.
+    for path in ["/home", "/notices"] {
+        let page = page_text(&federation, &units[1].token, path).await;
+        assert!(page.contains("催报：请于本周内提交"), "{path}: {page}");
+    }
+    let review_page = page_text(&federation, &reviewer, "/review").await;
+    assert!(review_page.contains("逾期未整改"), "{review_page}");
     let audit = state
         .audit
         .entries

@@ -14,6 +14,7 @@ pub mod accounts;
 pub mod dashboard;
 pub mod federation;
 pub mod i18n;
+pub mod notices;
 pub mod print;
 pub mod public;
 pub mod registry;
@@ -50,6 +51,7 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(registry::routes())
         .merge(dashboard::routes())
         .merge(public::routes())
+        .merge(notices::routes())
 }
 
 /// # `GET /static/zhibao.css`
@@ -327,7 +329,44 @@ pub struct Chrome {
     pub error: Option<String>,
     /// The session's CSRF token (empty when not signed in).
     pub csrf: String,
+    /// The newest notices of the user (deadlines, returns past due, urging), newest first.
+    pub recent_notices: Vec<NoticeLine>,
     catalogue: &'static Catalogue,
+}
+
+/// A notice as the notice area shows it.
+#[derive(Debug, Clone)]
+pub struct NoticeLine {
+    /// When (Beijing time).
+    pub at: String,
+    /// The text in the page language.
+    pub text: String,
+    /// `deadline_ahead`, `urged`… (a CSS class).
+    pub kind: &'static str,
+}
+
+/// How many notices the notice area shows, and how far back.
+const NOTICE_AREA_COUNT: usize = 3;
+const NOTICE_AREA_DAYS: i64 = 30;
+
+impl NoticeLine {
+    /// A stored notice in the page language.
+    pub fn of(notice: &crate::urging::Notice, lang: Lang) -> NoticeLine {
+        NoticeLine {
+            at: i18n::format_time(notice.at_ms),
+            text: match lang.language {
+                i18n::Language::Zh => notice.text_zh.clone(),
+                i18n::Language::En => notice.text_en.clone(),
+            },
+            kind: match notice.kind {
+                crate::urging::NoticeKind::DeadlineAhead => "deadline_ahead",
+                crate::urging::NoticeKind::WindowClosed => "window_closed",
+                crate::urging::NoticeKind::ReturnOverdue => "return_overdue",
+                crate::urging::NoticeKind::Urged => "urged",
+                crate::urging::NoticeKind::ReminderFromAbove => "reminder_from_above",
+            },
+        }
+    }
 }
 
 impl Chrome {
@@ -343,6 +382,7 @@ impl Chrome {
             notice: None,
             error: None,
             csrf: String::new(),
+            recent_notices: Vec::new(),
             catalogue,
         }
     }
@@ -395,6 +435,20 @@ impl Chrome {
             .collect();
         chrome.crumbs = division_crumbs(state, lang);
         chrome.csrf = signed_in.session.csrf_token.clone();
+        // The notice area: this user's newest notices of the last weeks (a
+        // store failure leaves it empty; the page itself still works).
+        let since = crate::clock::Timestamp::now_from_system_clock().0
+            - NOTICE_AREA_DAYS * 24 * 3600 * 1000;
+        chrome.recent_notices = crate::urging::flow::notices_for(
+            state,
+            &crate::web::notices::audience_of(role),
+            NOTICE_AREA_COUNT,
+        )
+        .unwrap_or_default()
+        .iter()
+        .filter(|notice| notice.at_ms >= since)
+        .map(|notice| NoticeLine::of(notice, lang))
+        .collect();
         chrome
     }
 
