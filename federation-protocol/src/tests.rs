@@ -61,6 +61,10 @@ fn change(division: &str) -> RegistryChange {
             industry: "26".into(),
             classes: vec!["national".into(), "city".into()],
             key_industry: true,
+            status: None,
+            suspension_reason: None,
+            group_company: None,
+            address: None,
         },
         period: "2025".into(),
     }

@@ -254,6 +254,25 @@ async fn a_unit_logs_in_with_its_certificate_and_a_closed_unit_cannot() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["status"]["status"], "suspended", "{answer}");
+    // The province follows the city's registry: suspended, with the reason.
+    let second_at_province = format!("/api/v1/units/{}?period=2025", second.unit);
+    wait_until(
+        "the province learns the suspension and its reason",
+        DEADLINE,
+        || async {
+            let (_, answer) = federation
+                .call(
+                    PROVINCE,
+                    "GET",
+                    &second_at_province,
+                    &province_admin,
+                    Body::Empty,
+                )
+                .await;
+            answer["status"] == "suspended" && answer["suspension_reason"] == "季节性停产"
+        },
+    )
+    .await;
     let resume =
         Body::Json(json!({"period": "2025", "change": {"change": "resume"}, "why": "恢复生产"}));
     assert_eq!(
@@ -271,6 +290,19 @@ async fn a_unit_logs_in_with_its_certificate_and_a_closed_unit_cannot() {
         (409, Some("REG003")),
         "{answer}"
     );
+    wait_until("the province learns the resumption", DEADLINE, || async {
+        let (_, answer) = federation
+            .call(
+                PROVINCE,
+                "GET",
+                &second_at_province,
+                &province_admin,
+                Body::Empty,
+            )
+            .await;
+        answer["status"] == "active"
+    })
+    .await;
     let unknown =
         Body::Json(json!({"period": "2025", "change": {"change": "explode"}, "why": "x"}));
     assert_eq!(

@@ -233,6 +233,10 @@ pub fn registry_change(
             industry: "26".to_string(),
             classes: vec!["city".to_string()],
             key_industry: index.is_multiple_of(3),
+            status: None,
+            suspension_reason: None,
+            group_company: None,
+            address: None,
         },
         period: "2025".to_string(),
     }

@@ -28,6 +28,18 @@ pub struct UnitOnTheWire {
     pub classes: Vec<String>,
     /// Key-industry flag (R26).
     pub key_industry: bool,
+    /// `active`, `suspended` or `closed` in the period (absent from older senders: active).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// Why a suspended unit reports nothing (R29), as the city recorded it (Chinese label).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspension_reason: Option<String>,
+    /// The group company (集团公司) the unit belongs to, if any (R41).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_company: Option<String>,
+    /// The unit's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
 }
 
 /// v2 registry change: a set of control classes per unit.
@@ -61,6 +73,10 @@ fn migrate(old: super::v1::RegistryChange) -> Result<RegistryChange, PayloadErro
             industry: old.industry,
             classes: vec![old.class],
             key_industry: false,
+            status: None,
+            suspension_reason: None,
+            group_company: None,
+            address: None,
         },
         period: old.period,
     })

@@ -561,6 +561,13 @@ impl Inbound<'_> {
                     && self.config.level() != zhibao_federation_protocol::NodeLevel::City
                 {
                     let code = unit.code.clone();
+                    let status_below = if change.change
+                        == zhibao_federation_protocol::messages::RegistryChangeKind::Close
+                    {
+                        crate::registry::UnitStatus::Closed
+                    } else {
+                        unit.status.clone()
+                    };
                     self.registry
                         .put_units_in(
                             tx,
@@ -571,11 +578,15 @@ impl Inbound<'_> {
                             "registry change from below",
                         )
                         .map_err(registry_tx_failure)?;
-                    if change.change
-                        == zhibao_federation_protocol::messages::RegistryChangeKind::Close
-                    {
-                        close_unit_from_below(tx, self.registry, period, &code, peer, now)?;
-                    }
+                    follow_status_from_below(
+                        tx,
+                        self.registry,
+                        period,
+                        &code,
+                        status_below,
+                        peer,
+                        now,
+                    )?;
                 }
             }
             MessageKind::ReportBatch => {
@@ -883,26 +894,35 @@ fn check_report_batch_chain(envelope: &Envelope) -> Result<(), PermanentRefusalO
     Ok(())
 }
 
-/// A unit closed by the city below: closed here too (already closed is fine:
-/// a redelivered or relayed change).
-fn close_unit_from_below(
+/// The unit's status as the city below has it (suspended with its reason,
+/// resumed, closed) becomes its status here too, recorded in its history; a
+/// status already in force changes nothing (a redelivered or relayed change).
+#[allow(clippy::too_many_arguments)] // why: the transaction, where, which unit, what status, from whom, when
+fn follow_status_from_below(
     tx: &crate::store::Transaction<'_>,
     registry: &crate::registry::store::RegistryStore,
     period: crate::registry::PeriodId,
     code: &crate::registry::UnitCode,
+    status_below: crate::registry::UnitStatus,
     peer: &NodeIdentity,
     now: Timestamp,
 ) -> Result<(), crate::store::TxFailure> {
+    use crate::registry::change::{ChangeError, UnitChange};
+    let change = match status_below {
+        crate::registry::UnitStatus::Active => UnitChange::Resume,
+        crate::registry::UnitStatus::Suspended { reason } => UnitChange::Suspend { reason },
+        crate::registry::UnitStatus::Closed => UnitChange::Close,
+    };
     let request = crate::registry::change::ChangeRequest {
-        change: crate::registry::change::UnitChange::Close,
+        change,
         changed_by: peer.to_uri(),
         at: now,
-        why: "closed by the city (registry change from below)".to_string(),
+        why: "as the city recorded it (registry change from below)".to_string(),
     };
     match registry.apply_change_in(tx, period, code, request) {
         Ok(_)
         | Err(crate::store::TxError::Abort(crate::registry::store::RegistryStoreError::Change(
-            crate::registry::change::ChangeError::UnitClosed,
+            ChangeError::UnitClosed | ChangeError::NotSuspended | ChangeError::NothingToChange(_),
         ))) => Ok(()),
         Err(other) => Err(registry_tx_failure(other)),
     }

@@ -93,6 +93,10 @@ fn change(county: &str, index: u32) -> RegistryChange {
             industry: "26".into(),
             classes: vec!["city".into()],
             key_industry: false,
+            status: None,
+            suspension_reason: None,
+            group_company: None,
+            address: None,
         },
         period: "2025".into(),
     }

@@ -75,6 +75,20 @@ pub fn unit_on_the_wire(unit: &SurveyUnit) -> UnitOnTheWire {
             .map(|class| class.code_word().to_string())
             .collect(),
         key_industry: unit.key_industry,
+        status: Some(
+            match unit.status.kind() {
+                super::StatusKind::Active => "active",
+                super::StatusKind::Suspended => "suspended",
+                super::StatusKind::Closed => "closed",
+            }
+            .to_string(),
+        ),
+        suspension_reason: match &unit.status {
+            super::UnitStatus::Suspended { reason } => Some(reason.label_zh()),
+            super::UnitStatus::Active | super::UnitStatus::Closed => None,
+        },
+        group_company: unit.group_company.clone(),
+        address: Some(unit.address.clone()).filter(|address| !address.is_empty()),
     }
 }
 
@@ -209,10 +223,20 @@ pub fn unit_from_the_wire(wire: &UnitOnTheWire) -> Result<SurveyUnit, String> {
             .filter_map(|class| ControlClass::parse(class)),
     )
     .ok_or_else(|| "classes: none readable".to_string())?;
+    let status = match (wire.status.as_deref(), wire.suspension_reason.as_deref()) {
+        (None | Some("active"), _) => UnitStatus::Active,
+        (Some("closed"), _) => UnitStatus::Closed,
+        (Some("suspended"), reason) => UnitStatus::Suspended {
+            reason: reason
+                .and_then(super::SuspensionReason::parse)
+                .ok_or_else(|| "suspension_reason: missing for a suspended unit".to_string())?,
+        },
+        (Some(other), _) => return Err(format!("status: unknown '{other}'")),
+    };
     Ok(SurveyUnit {
         code,
         name: wire.name.clone(),
-        address: String::new(),
+        address: wire.address.clone().unwrap_or_default(),
         county,
         industry,
         classes,
@@ -223,8 +247,8 @@ pub fn unit_from_the_wire(wire: &UnitOnTheWire) -> Result<SurveyUnit, String> {
             email: None,
         },
         liaison: None,
-        group_company: None,
-        status: UnitStatus::Active,
+        group_company: wire.group_company.clone(),
+        status,
     })
 }
 
