@@ -327,3 +327,41 @@ fn a_progress_summary_with_too_many_late_units_or_a_county_twice_is_misshapen() 
     twice.counties.push(twice.counties[0].clone());
     assert!(twice.shape_problem().unwrap().contains("320102"));
 }
+
+fn reminder() -> crate::messages::Reminder {
+    crate::messages::Reminder {
+        from_level: "national".to_string(),
+        from_division: "000000".to_string(),
+        to_divisions: vec!["320000".to_string()],
+        form: "G101".to_string(),
+        period: "2025".to_string(),
+        text: Some("请督促".to_string()),
+        by: "reviewer".to_string(),
+        at_ms: 1,
+    }
+}
+
+#[test]
+fn a_reminder_concerns_the_divisions_urged_and_travels_down_only() {
+    let reminder = reminder();
+    assert_eq!(reminder.concerned_divisions(), vec!["320000"]);
+    assert_eq!(reminder.shape_problem(), None);
+    let json = serde_json::to_string(&reminder).unwrap();
+    let back = crate::messages::Reminder::decode_version(1, &json).unwrap();
+    assert_eq!(back, reminder);
+    assert!(crate::messages::Reminder::decode_version(2, &json).is_err());
+    assert!(crate::MessageKind::Reminder.may_travel(crate::Direction::Down));
+    assert!(!crate::MessageKind::Reminder.may_travel(crate::Direction::Up));
+}
+
+#[test]
+fn a_reminder_urging_nobody_or_with_an_over_long_text_is_misshapen() {
+    let mut nobody = reminder();
+    nobody.to_divisions.clear();
+    assert!(nobody.shape_problem().unwrap().contains("to_divisions"));
+    let mut long = reminder();
+    long.text = Some("催".repeat(crate::messages::MOST_REMINDER_TEXT_CHARS + 1));
+    assert!(long.shape_problem().unwrap().contains("at most 500"));
+    long.text = Some("催".repeat(crate::messages::MOST_REMINDER_TEXT_CHARS));
+    assert_eq!(long.shape_problem(), None);
+}

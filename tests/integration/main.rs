@@ -21,6 +21,7 @@ mod offline_entry;
 mod openapi;
 mod progress_summaries;
 mod registry;
+mod reminders;
 mod reporting;
 mod review_flow;
 mod roles;

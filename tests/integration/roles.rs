@@ -1362,6 +1362,74 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
     )
     .await;
 
+    // Urging: a city urges its units, a province or the nation the bureaus below.
+    let with_units = json!({"form": "G101", "period": "2025", "units": [own.code]});
+    let with_divisions = json!({"form": "G101", "period": "2025", "divisions": ["320100"]});
+    m.as_user(
+        "city admin",
+        CITY,
+        &city_admin,
+        "POST",
+        "/api/v1/urge",
+        Some(with_divisions),
+        403,
+        RV005,
+    )
+    .await;
+    for (who, node, token, child) in [
+        ("province reviewer", PROVINCE, &province_reviewer, "320100"),
+        ("province admin", PROVINCE, &province_admin, "320500"),
+        ("national reviewer", NATION, &nation_reviewer, "320000"),
+        ("national admin", NATION, &nation_admin, "320000"),
+    ] {
+        let to_child = json!({"form": "G101", "period": "2025", "divisions": [child]});
+        m.as_user(
+            who,
+            node,
+            token,
+            "POST",
+            "/api/v1/urge",
+            Some(to_child),
+            200,
+            None,
+        )
+        .await;
+        m.as_user(
+            who,
+            node,
+            token,
+            "POST",
+            "/api/v1/urge",
+            Some(urge_body()),
+            200,
+            None,
+        )
+        .await;
+        m.as_user(
+            who,
+            node,
+            token,
+            "POST",
+            "/api/v1/urge",
+            Some(with_units.clone()),
+            403,
+            RV005,
+        )
+        .await;
+        let not_a_child = json!({"form": "G101", "period": "2025", "divisions": ["330100"]});
+        m.as_user(
+            who,
+            node,
+            token,
+            "POST",
+            "/api/v1/urge",
+            Some(not_a_child),
+            404,
+            Some("URG404"),
+        )
+        .await;
+    }
+
     // The session cookie works like the token for reading; a cookie-signed change
     // from another site is refused (CSRF), from our own pages it is allowed.
     let cookie = format!("zhibao_session={}", own.token);

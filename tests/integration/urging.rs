@@ -308,7 +308,7 @@ async fn a_return_past_its_deadline_is_flagged_and_a_reviewer_urges_the_units_th
     );
     let body = Body::Json(json!({"form": "G101", "period": "2025"}));
     let (status, _) = federation
-        .call(CITY, "POST", "/api/v1/urge", &units[1].token, body.clone())
+        .call(CITY, "POST", "/api/v1/urge", &units[1].token, body)
         .await;
     assert_eq!(status, 403);
     let (status, _) = federation
@@ -321,14 +321,17 @@ async fn a_return_past_its_deadline_is_flagged_and_a_reviewer_urges_the_units_th
         )
         .await;
     assert_eq!(status, 404);
+    // A province urges the bureaus below it, not units.
     let province_reviewer = federation.token_of("province-320000", "reviewer").await;
+    let units_body =
+        Body::Json(json!({"form": "G101", "period": "2025", "units": [units[1].code]}));
     let (status, answer) = federation
         .call(
             "province-320000",
             "POST",
             "/api/v1/urge",
             &province_reviewer,
-            body,
+            units_body,
         )
         .await;
     assert_eq!(

@@ -4,6 +4,7 @@
 //! city's v1 message.
 
 pub mod progress;
+pub mod reminder;
 pub mod reports;
 pub mod standards;
 pub mod v1;
@@ -18,6 +19,7 @@ pub use v2::{RegistryChangeKind, UnitOnTheWire};
 pub use progress::{
     CountyProgress, LateUnitOnTheWire, MOST_LATE_UNITS_ON_THE_WIRE, ProgressCounts, ProgressSummary,
 };
+pub use reminder::{MOST_REMINDER_TEXT_CHARS, Reminder};
 pub use reports::{AcceptanceReceipt, CommentOnTheWire, Feedback, ReportBatch, ReportOnTheWire};
 pub use standards::{MetadataReleasePayload, PeriodReleasePayload};
 

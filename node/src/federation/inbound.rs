@@ -26,7 +26,7 @@ use zhibao_federation_protocol::{
 
 use zhibao_federation_protocol::messages::{
     AcceptanceReceipt, Feedback, MetadataReleasePayload, PeriodReleasePayload, ProgressSummary,
-    ReportBatch,
+    Reminder, ReportBatch,
 };
 
 use super::outbound::{self, OutgoingMessage, Sealer};
@@ -103,6 +103,8 @@ pub struct Inbound<'a> {
     pub metadata: &'a crate::metadata::store::MetadataStore,
     /// Progress summaries received from the cities below.
     pub progress: &'a crate::progress::store::ProgressTrees,
+    /// Notices (a reminder from above becomes one).
+    pub notices: &'a crate::urging::store::NoticeTrees,
 }
 
 /// How far in the future of our clock a signature time may be (clocks drift).
@@ -323,6 +325,10 @@ impl Inbound<'_> {
                 self.authorize_payload::<ProgressSummary>(peer, direction, envelope)?;
                 check_progress_summary_chain(envelope)
             }
+            MessageKind::Reminder => {
+                self.authorize_payload::<Reminder>(peer, direction, envelope)?;
+                check_reminder(envelope)
+            }
             other => Err(PermanentRefusalOrRetry::Refuse(refusal(
                 RefusalCode::KindNotHandled,
                 format!(
@@ -439,6 +445,7 @@ impl Inbound<'_> {
                 self.metadata.tree_handles()[1],
                 self.progress.tree_handles()[0],
                 self.progress.tree_handles()[1],
+                &self.notices.notices,
             ],
             |tx| {
                 let handled_through = tx
@@ -703,6 +710,17 @@ impl Inbound<'_> {
                     tracing::debug!(%peer, city = %summary.city, form = %summary.form, period = %summary.period, "an older progress summary arrived late; kept the newer one");
                 }
             }
+            MessageKind::Reminder => {
+                let reminder = envelope.decode_payload::<Reminder>().map_err(malformed)?;
+                let notice = crate::urging::reminder_notice(&reminder).map_err(|reason| {
+                    crate::store::TxFailure::Store(StoreError::Decode {
+                        tree: "notice_by_audience_time".to_string(),
+                        reason,
+                    })
+                })?;
+                // The notice's key is made from the reminder: written again, still one.
+                self.notices.put_in(tx, &notice)?;
+            }
             _ => {}
         }
         Ok(())
@@ -962,6 +980,35 @@ fn check_progress_summary_chain(envelope: &Envelope) -> Result<(), PermanentRefu
             format!(
                 "message {}: the progress summary of {} is not that city's own: a city sends its own, a province only relays them",
                 envelope.message_id, summary.city
+            ),
+        )
+        .into())
+    }
+}
+
+/// A reminder must be readable (divisions, form, period, level, text) and
+/// must be its sender's own: reminders are not relayed, so the bureau that
+/// urged is the node that signed.
+fn check_reminder(envelope: &Envelope) -> Result<(), PermanentRefusalOrRetry> {
+    let reminder = envelope
+        .decode_payload::<Reminder>()
+        .map_err(|error| refusal(RefusalCode::MalformedPayload, error.to_string()))?;
+    crate::urging::reminder_notice(&reminder).map_err(|reason| {
+        refusal(
+            RefusalCode::MalformedPayload,
+            format!("message {}: {reason}", envelope.message_id),
+        )
+    })?;
+    let own = reminder.from_division == envelope.sender.division()
+        && reminder.from_level == envelope.sender.level().as_str();
+    if own && envelope.forwarded.is_empty() {
+        Ok(())
+    } else {
+        Err(refusal(
+            RefusalCode::OutsideJurisdiction,
+            format!(
+                "message {}: a reminder from {} {} is not {}'s own: a bureau sends its own reminders, none are relayed",
+                envelope.message_id, reminder.from_level, reminder.from_division, envelope.sender
             ),
         )
         .into())

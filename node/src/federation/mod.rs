@@ -296,6 +296,7 @@ async fn receive_delivery(
             registry: &worker_state.registry,
             metadata: &worker_state.metadata,
             progress: &worker_state.progress,
+            notices: &worker_state.notices,
         }
         .accept_delivery(&peer.identity, &delivery, now)
     })

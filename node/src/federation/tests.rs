@@ -4,7 +4,7 @@
 use zhibao_federation_protocol::NodeIdentity;
 use zhibao_federation_protocol::messages::{
     CountyProgress, DeliveryReceipt, ProgressCounts, ProgressSummary, RegistryChange,
-    RegistryChangeKind, UnitOnTheWire,
+    RegistryChangeKind, Reminder, UnitOnTheWire,
 };
 
 use super::inbound::Inbound;
@@ -26,6 +26,7 @@ struct Side {
     registry: crate::registry::store::RegistryStore,
     metadata: crate::metadata::store::MetadataStore,
     progress: crate::progress::store::ProgressTrees,
+    notices: crate::urging::store::NoticeTrees,
 }
 
 fn side(
@@ -76,6 +77,7 @@ fn side(
         registry: crate::registry::store::RegistryStore::open(&store).unwrap(),
         metadata: crate::metadata::store::MetadataStore::open(&store).unwrap(),
         progress: crate::progress::store::ProgressTrees::open(&store).unwrap(),
+        notices: crate::urging::store::NoticeTrees::open(&store).unwrap(),
         config,
         store,
     }
@@ -139,6 +141,7 @@ fn deliver(
         registry: &province.registry,
         metadata: &province.metadata,
         progress: &province.progress,
+        notices: &province.notices,
     }
     .accept_delivery(
         &from.sealer.identity,
@@ -321,4 +324,112 @@ async fn a_province_keeps_the_newest_progress_summary_and_relays_each_intact() {
             && entry.envelope.forwarded[0].sender == city.sealer.identity
             && entry.envelope.forwarded[0].payload == entry.envelope.payload
     }));
+}
+
+#[tokio::test]
+async fn a_city_keeps_a_reminder_from_its_province_once_and_refuses_the_others() {
+    let folder = tempfile::tempdir().unwrap();
+    let mut ca = CaFolder::init(
+        &folder.path().join("pki"),
+        "ca",
+        Timestamp::now_from_system_clock(),
+    )
+    .unwrap();
+    let city = side(
+        folder.path(),
+        &mut ca,
+        "zhibao://node/city/320100",
+        Some("zhibao://node/province/320000"),
+        &[],
+    );
+    let province = side(
+        folder.path(),
+        &mut ca,
+        "zhibao://node/province/320000",
+        Some("zhibao://node/national/000000"),
+        &["zhibao://node/city/320100"],
+    );
+    let checker = zhibao_certs::CertificateChecker::new(ca.ca_cert_pem(), vec![]).unwrap();
+    let now = Timestamp::now_from_system_clock();
+    let reminder = |to: &str| {
+        crate::urging::reminder_for(
+            zhibao_federation_protocol::NodeLevel::Province,
+            crate::division::DivisionCode::parse("320000").unwrap(),
+            crate::division::DivisionCode::parse(to).unwrap(),
+            "G101",
+            "2025",
+            None,
+            "reviewer",
+            now,
+        )
+    };
+    let mut not_its_own = reminder("320100");
+    not_its_own.from_division = "330000".into();
+    let mut unreadable = reminder("320100");
+    unreadable.period = "2025Q9".into();
+    let payloads: [Reminder; 4] = [
+        reminder("320100"),
+        reminder("320500"),
+        not_its_own,
+        unreadable,
+    ];
+    let city_identity = city.sealer.identity.clone();
+    let [outbox, next_sequence] = province.trees.enqueue_handles();
+    province
+        .store
+        .transaction(&[outbox, next_sequence], |tx| {
+            for payload in &payloads {
+                let message = OutgoingMessage::new(city_identity.clone(), payload, vec![]).unwrap();
+                outbound::enqueue(tx, &province.trees, &province.sealer, &message, now)?;
+            }
+            Ok::<(), TxError<StoreError>>(())
+        })
+        .unwrap();
+    let envelopes: Vec<_> = outbound::pending(&province.trees, &city_identity, 10)
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.envelope)
+        .collect();
+    let receipt = deliver(&city, &checker, &province, envelopes.clone());
+    let codes: Vec<&str> = receipt
+        .refused
+        .iter()
+        .map(|refusal| refusal.code.as_str())
+        .collect();
+    assert_eq!(receipt.acknowledged_through, 4);
+    assert_eq!(codes, ["FED021", "FED021", "FED022"], "{receipt:?}");
+    let bureau = |side: &Side| {
+        side.notices
+            .newest_for(&crate::urging::Audience::Bureau, 50)
+            .unwrap()
+    };
+    let kept = bureau(&city);
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(kept[0].kind, crate::urging::NoticeKind::ReminderFromAbove);
+    assert!(kept[0].text_zh.contains("南京市"), "{}", kept[0].text_zh);
+    // Redelivered: acknowledged, not kept twice.
+    let again = deliver(&city, &checker, &province, envelopes);
+    assert_eq!((again.acknowledged_through, again.refused.len()), (4, 0));
+    assert_eq!(bureau(&city).len(), 1);
+    // A city does not remind its province.
+    let province_identity = province.sealer.identity.clone();
+    let [outbox, next_sequence] = city.trees.enqueue_handles();
+    city.store
+        .transaction(&[outbox, next_sequence], |tx| {
+            let message =
+                OutgoingMessage::new(province_identity.clone(), &reminder("320100"), vec![])
+                    .unwrap();
+            outbound::enqueue(tx, &city.trees, &city.sealer, &message, now)?;
+            Ok::<(), TxError<StoreError>>(())
+        })
+        .unwrap();
+    let upward: Vec<_> = outbound::pending(&city.trees, &province_identity, 10)
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.envelope)
+        .collect();
+    let receipt = deliver(&province, &checker, &city, upward);
+    assert_eq!(receipt.refused.len(), 1);
+    assert_eq!(receipt.refused[0].code, "FED020");
+    assert!(bureau(&province).is_empty());
 }

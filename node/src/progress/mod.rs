@@ -369,6 +369,24 @@ pub fn late_bureaus(rows: &[ProgressRow], entry_closed: bool) -> Vec<LateBureau>
     late
 }
 
+/// The child bureaus to urge when none are named: those of `children`
+/// (the configured child nodes) whose row shows units still owing a report
+/// (not started, draft or returned), the least complete first, as
+/// [`late_bureaus`] ranks them.
+pub fn bureaus_owing(rows: &[ProgressRow], children: &[DivisionCode]) -> Vec<DivisionCode> {
+    let mut owing: Vec<&ProgressRow> = rows
+        .iter()
+        .filter(|row| children.contains(&row.division) && row.counts.owing() > 0)
+        .collect();
+    owing.sort_by(|a, b| {
+        a.counts
+            .completion_percent()
+            .cmp(&b.counts.completion_percent())
+            .then(a.division.cmp(&b.division))
+    });
+    owing.into_iter().map(|row| row.division).collect()
+}
+
 /// The summaries of `form` and `period` within `scope`, by city.
 pub fn within(
     summaries: Vec<CitySummary>,

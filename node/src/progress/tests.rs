@@ -202,3 +202,23 @@ fn a_bureau_is_late_when_behind_the_rest_or_owing_after_the_close() {
         ]
     );
 }
+
+#[test]
+fn the_bureaus_urged_by_default_are_the_child_nodes_whose_units_still_owe() {
+    let rows = vec![
+        row("320100", counts(4, 1, 1, 1)),
+        row("320200", counts(3, 3, 0, 0)),
+        row("320500", counts(2, 0, 0, 2)),
+        row("320600", counts(5, 0, 0, 0)),
+    ];
+    let children = [code("320100"), code("320500"), code("320600")];
+    // 320200 owes but is no child node; 320500 is complete; 320600 waits for review only.
+    assert_eq!(bureaus_owing(&rows, &children), vec![code("320100")]);
+    let with_320200 = [code("320100"), code("320200")];
+    assert_eq!(
+        bureaus_owing(&rows, &with_320200),
+        vec![code("320200"), code("320100")],
+        "the least complete first"
+    );
+    assert!(bureaus_owing(&rows, &[]).is_empty());
+}

@@ -10,6 +10,7 @@ use super::{
 };
 use crate::clock::Timestamp;
 use crate::division::DivisionCode;
+use crate::federation::outbound::{self, OutgoingMessage};
 use crate::metadata::period::Stage;
 use crate::node::NodeState;
 use crate::registry::{StatusKind, UnitCode, store::UnitFilter};
@@ -31,9 +32,14 @@ pub struct TickSummary {
 /// Why urging was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UrgeError {
-    /// A form, period or unit this node does not know, or not the caller's.
+    /// A form, period or unit this node does not know, or not the caller's;
+    /// a division that is not one of this node's children.
     #[error("{0}")]
     NotFound(String),
+    /// Not what this level urges (a city urges units, a province or the
+    /// nation the bureaus below).
+    #[error("{0}")]
+    NotThisLevel(&'static str),
     /// Storage.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -280,6 +286,122 @@ pub async fn urge_units(
             Ok::<(), TxError<StoreError>>(())
         })?;
     state.store.commit_durable().await?;
+    Ok(targets)
+}
+
+/// A province or the nation urges the bureaus directly below it (催报): the
+/// listed child divisions, or every child node whose units still owe the
+/// report as the progress data shows ([`crate::progress::bureaus_owing`]). One
+/// `Reminder` message per child, queued in the transaction of the audit
+/// entry; answers the divisions urged once all is durable.
+#[allow(clippy::too_many_arguments)] // why: what to urge, whom, in which words, by whom and when
+pub async fn urge_bureaus(
+    state: &NodeState,
+    form: &str,
+    period: &str,
+    divisions: Option<Vec<String>>,
+    message: Option<&str>,
+    by: &str,
+    now: Timestamp,
+) -> Result<Vec<DivisionCode>, UrgeError> {
+    let children: Vec<(DivisionCode, zhibao_federation_protocol::NodeIdentity)> = state
+        .config
+        .children
+        .iter()
+        .filter_map(|child| {
+            DivisionCode::parse(child.identity.division())
+                .ok()
+                .map(|division| (division, child.identity.clone()))
+        })
+        .collect();
+    let child_divisions: Vec<DivisionCode> =
+        children.iter().map(|(division, _)| *division).collect();
+    let targets = match divisions {
+        Some(listed) => {
+            let mut targets = Vec::new();
+            for text in &listed {
+                let child = DivisionCode::parse(text)
+                    .ok()
+                    .filter(|division| child_divisions.contains(division))
+                    .ok_or_else(|| {
+                        UrgeError::NotFound(format!(
+                            "下级中没有区划 {text} / no division {text} directly below this bureau"
+                        ))
+                    })?;
+                if !targets.contains(&child) {
+                    targets.push(child);
+                }
+            }
+            targets
+        }
+        None => {
+            let Ok(registry_period) = crate::registry::PeriodId::parse(period) else {
+                return Err(UrgeError::NotFound(format!(
+                    "没有报告期 {period} / no period {period}"
+                )));
+            };
+            let view = crate::progress::flow::progress_view(
+                state,
+                form,
+                period,
+                registry_period,
+                state.config.division,
+                now,
+            )
+            .map_err(store_error)?;
+            crate::progress::bureaus_owing(&view.rows, &child_divisions)
+        }
+    };
+    let mut messages = Vec::new();
+    for target in &targets {
+        let Some((_, identity)) = children.iter().find(|(division, _)| division == target) else {
+            continue;
+        };
+        let reminder = super::reminder_for(
+            state.config.level(),
+            state.config.division,
+            *target,
+            form,
+            period,
+            message,
+            by,
+            now,
+        );
+        messages.push(OutgoingMessage::new(identity.clone(), &reminder, vec![])?);
+    }
+    let subject = format!(
+        "{form}/{period}: {}",
+        targets
+            .iter()
+            .map(DivisionCode::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let federation = &state.federation.trees;
+    let [outbox, next_sequence] = federation.enqueue_handles();
+    state
+        .store
+        .transaction(&[&state.audit.entries, outbox, next_sequence], |tx| {
+            crate::audit::append(
+                tx,
+                &state.audit,
+                &crate::audit::AuditEvent {
+                    actor: by,
+                    action: "report.urge_bureaus",
+                    subject: subject.clone(),
+                    content_hash: None,
+                },
+                now,
+            )?;
+            for outgoing in &messages {
+                outbound::enqueue(tx, federation, &state.federation.sealer, outgoing, now)?;
+            }
+            Ok::<(), TxError<StoreError>>(())
+        })?;
+    state.store.commit_durable().await?;
+    for outgoing in &messages {
+        state.federation.wake(&outgoing.to);
+    }
     Ok(targets)
 }
 

@@ -9,11 +9,20 @@
 //! the deadline's work when it starts, and running a tick twice changes
 //! nothing: each notice has an id made from its event, and the same id is the
 //! same stored notice.
+//!
+//! Urging goes down one level at a time: a city bureau urges its units
+//! (a notice each), a province its cities and the nation its provinces (a
+//! `Reminder` message each, kept by the receiving node as a notice for its
+//! bureau users, [`reminder_notice`]). A reminder is not passed further
+//! down: the bureau urged decides whom to urge in turn.
 
 pub mod flow;
 pub mod store;
 
+use zhibao_federation_protocol::messages::Reminder;
+
 use crate::clock::Timestamp;
+use crate::division::DivisionCode;
 use crate::metadata::FormCode;
 use crate::metadata::period::{PeriodCalendar, PeriodId, Stage, beijing_time_text};
 use crate::report::ReportState;
@@ -330,6 +339,115 @@ pub fn urge_notice(
         at_ms: now.0,
         by: Some(by.to_string()),
     }
+}
+
+/// The reminder a province or the nation sends down to one child bureau
+/// (`to`), in the bureau's own words or the standard text.
+#[allow(clippy::too_many_arguments)] // why: who urges, whom, about what, in which words, by whom and when
+pub fn reminder_for(
+    from_level: zhibao_federation_protocol::NodeLevel,
+    from_division: DivisionCode,
+    to: DivisionCode,
+    form: &str,
+    period: &str,
+    message: Option<&str>,
+    by: &str,
+    now: Timestamp,
+) -> Reminder {
+    Reminder {
+        from_level: from_level.as_str().to_string(),
+        from_division: from_division.to_string(),
+        to_divisions: vec![to.to_string()],
+        form: form.to_string(),
+        period: period.to_string(),
+        text: message
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_string),
+        by: by.to_string(),
+        at_ms: now.0,
+    }
+}
+
+/// The sending bureau as a notice names it, in Chinese and in English.
+fn bureau_above_names(level: &str, division: DivisionCode) -> Result<(String, String), String> {
+    match level {
+        "national" => Ok((
+            "生态环境部".to_string(),
+            "the Ministry of Ecology and Environment".to_string(),
+        )),
+        "province" => Ok((
+            format!("{}生态环境部门", division.name_zh()),
+            format!("the provincial bureau of {division}"),
+        )),
+        other => Err(format!(
+            "from_level: {other} is not a level that urges (province or national)"
+        )),
+    }
+}
+
+/// A reminder from above as its receiver keeps it: a notice for the bureau
+/// users, or what is wrong with it (a refusal reason). The notice's id is
+/// made from the reminder, so a redelivered reminder is the same notice.
+pub fn reminder_notice(reminder: &Reminder) -> Result<Notice, String> {
+    if let Some(problem) = reminder.shape_problem() {
+        return Err(problem);
+    }
+    let division = |field: &str, code: &str| {
+        DivisionCode::parse(code).map_err(|error| format!("{field}: {error}"))
+    };
+    let from = division("from_division", &reminder.from_division)?;
+    let urged = reminder
+        .to_divisions
+        .iter()
+        .map(|code| division("to_divisions[]", code))
+        .collect::<Result<Vec<_>, String>>()?;
+    FormCode::parse(&reminder.form).map_err(|error| format!("form: {error}"))?;
+    let period = PeriodId::parse(&reminder.period).map_err(|error| format!("period: {error}"))?;
+    let (from_zh, from_en) = bureau_above_names(&reminder.from_level, from)?;
+    let urged_zh = urged
+        .iter()
+        .map(|code| code.name_zh())
+        .collect::<Vec<_>>()
+        .join("、");
+    let urged_en = urged
+        .iter()
+        .map(DivisionCode::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let form = &reminder.form;
+    let (text_zh, text_en) = match reminder.text.as_deref() {
+        Some(text) => (
+            format!(
+                "{from_zh}催报（{} {form}，{urged_zh}）：{text}",
+                period.name_zh()
+            ),
+            format!("Reminder from {from_en} ({form} {period}, {urged_en}): {text}"),
+        ),
+        None => (
+            format!(
+                "{from_zh}催报：{urged_zh}尚有单位未提交 {} {form} 报表，请督促尽快提交。",
+                period.name_zh()
+            ),
+            format!(
+                "Reminder from {from_en}: units of {urged_en} still owe their {form} {period} report; please urge them to submit."
+            ),
+        ),
+    };
+    Ok(Notice {
+        id: format!(
+            "{}/{form}/reminder/{from}/{}/{}",
+            reminder.period, reminder.at_ms, reminder.by
+        ),
+        audience: Audience::Bureau,
+        kind: NoticeKind::ReminderFromAbove,
+        form: form.clone(),
+        period: reminder.period.clone(),
+        text_zh,
+        text_en,
+        at_ms: reminder.at_ms,
+        by: Some(reminder.by.clone()),
+    })
 }
 
 /// Which stage a node's own reviewers work in.

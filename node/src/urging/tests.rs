@@ -143,3 +143,68 @@ fn the_same_event_makes_the_same_notice() {
         "the unit's and the bureau's notices are apart"
     );
 }
+
+fn reminder_from_the_nation(text: Option<&str>) -> Reminder {
+    reminder_for(
+        zhibao_federation_protocol::NodeLevel::National,
+        DivisionCode::nation(),
+        DivisionCode::parse("320000").unwrap_or_else(|error| panic!("{error}")),
+        "G101",
+        "2025",
+        text,
+        "reviewer",
+        Timestamp(1_000),
+    )
+}
+
+#[test]
+fn a_reminder_from_above_becomes_one_bureau_notice_in_both_languages() {
+    let reminder = reminder_from_the_nation(None);
+    assert_eq!(reminder.to_divisions, vec!["320000"]);
+    assert_eq!(reminder.text, None);
+    let notice = reminder_notice(&reminder).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(notice.audience, Audience::Bureau);
+    assert_eq!(notice.kind, NoticeKind::ReminderFromAbove);
+    assert_eq!(notice.at_ms, 1_000);
+    assert!(
+        notice.text_zh.starts_with("生态环境部催报"),
+        "{}",
+        notice.text_zh
+    );
+    assert!(notice.text_zh.contains("江苏省"), "{}", notice.text_zh);
+    assert!(notice.text_en.contains("320000"), "{}", notice.text_en);
+    // The same reminder (a redelivery) is the same notice.
+    assert_eq!(
+        reminder_notice(&reminder).unwrap_or_else(|error| panic!("{error}")),
+        notice
+    );
+    let worded = reminder_from_the_nation(Some("  请本周内完成  "));
+    assert_eq!(worded.text.as_deref(), Some("请本周内完成"));
+    let notice = reminder_notice(&worded).unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        notice.text_zh.ends_with("：请本周内完成"),
+        "{}",
+        notice.text_zh
+    );
+    assert_eq!(reminder_from_the_nation(Some("  ")).text, None);
+}
+
+#[test]
+fn a_reminder_that_cannot_be_read_is_refused_with_the_field() {
+    let check = |change: fn(&mut Reminder), field: &str| {
+        let mut reminder = reminder_from_the_nation(None);
+        change(&mut reminder);
+        let error = reminder_notice(&reminder).err().unwrap_or_default();
+        assert!(error.contains(field), "{field}: {error}");
+    };
+    check(|r| r.to_divisions.clear(), "to_divisions");
+    check(
+        |r| r.to_divisions = vec!["999999".to_string()],
+        "to_divisions[]",
+    );
+    check(|r| r.from_division = "12".to_string(), "from_division");
+    check(|r| r.form = "g 1".to_string(), "form");
+    check(|r| r.period = "2025Q9".to_string(), "period");
+    check(|r| r.from_level = "city".to_string(), "from_level");
+    check(|r| r.text = Some("催".repeat(501)), "text");
+}

@@ -141,6 +141,9 @@ impl ApiError {
             ApiError::Urge(crate::urging::flow::UrgeError::NotFound(_)) => {
                 (StatusCode::NOT_FOUND, "URG404")
             }
+            ApiError::Urge(crate::urging::flow::UrgeError::NotThisLevel(_)) => {
+                (StatusCode::FORBIDDEN, "RV005")
+            }
             ApiError::Urge(crate::urging::flow::UrgeError::Store(_)) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "GEN503")
             }

@@ -1,5 +1,6 @@
 //! Notices and urging over HTTP: `GET /api/v1/notices` (the caller's notice
-//! area: a unit's own, or its bureau's) and `POST /api/v1/urge` (催报).
+//! area: a unit's own, or its bureau's) and `POST /api/v1/urge` (催报: a
+//! city its units, a province or the nation the bureaus below).
 
 use std::sync::Arc;
 
@@ -14,6 +15,8 @@ use crate::accounts::Role;
 use crate::clock::Timestamp;
 use crate::node::NodeState;
 use crate::urging::Audience;
+use crate::urging::flow::UrgeError;
+use zhibao_federation_protocol::messages::MOST_REMINDER_TEXT_CHARS;
 
 /// The routes.
 pub fn routes() -> Router<Arc<NodeState>> {
@@ -58,37 +61,65 @@ async fn notices(
 pub struct UrgeBody {
     form: String,
     period: String,
-    /// The units to urge; absent: every unit that still owes the report.
+    /// At a city: the units to urge; absent: every unit that still owes the report.
     units: Option<Vec<String>>,
+    /// At a province or the nation: the child divisions to urge; absent:
+    /// every child whose units still owe the report.
+    divisions: Option<Vec<String>>,
     /// The bureau's words; absent: the standard text.
     message: Option<String>,
 }
 
 /// # `POST /api/v1/urge`
-/// City bureau users (a county user: its county) urge units; recorded.
+/// Bureau users urge (催报), recorded in the audit log. At a city (a county
+/// user: its county) the units get a notice; at a province or the nation
+/// each child bureau urged gets a reminder over the federation.
 async fn urge(
     State(state): State<Arc<NodeState>>,
     BureauUser(caller): BureauUser,
     ApiJson(body): ApiJson<UrgeBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if state.config.level() != zhibao_federation_protocol::NodeLevel::City {
-        return Err(ApiError::Report(
-            crate::report::service::ReportServiceError::WrongLevel(
-                "units are urged by their city bureau",
-            ),
-        ));
+    let at_a_city = state.config.level() == zhibao_federation_protocol::NodeLevel::City;
+    if at_a_city && body.divisions.is_some() {
+        return Err(UrgeError::NotThisLevel(
+            "市级节点催报本市单位（units），下级局由省级、国家级催报 / a city bureau urges its units; bureaus below are urged by a province or the nation",
+        )
+        .into());
+    }
+    if !at_a_city && body.units.is_some() {
+        return Err(UrgeError::NotThisLevel(
+            "单位由所在市级局催报；省级、国家级催报下级局（divisions） / units are urged by their city bureau; a province or the nation urges the bureaus below (divisions)",
+        )
+        .into());
     }
     // Form and period must be ones this node reports.
     crate::report::service::checked_key(&state, "-", &body.form, &body.period)?;
     if body
         .message
         .as_deref()
-        .is_some_and(|text| text.chars().count() > 500)
+        .is_some_and(|text| text.chars().count() > MOST_REMINDER_TEXT_CHARS)
     {
         return Err(ApiError::BadRequest {
             field: Some("message".to_string()),
             message: "message：不超过 500 字 / message: at most 500 characters".to_string(),
         });
+    }
+    let now = Timestamp::now_from_system_clock();
+    if !at_a_city {
+        let urged = crate::urging::flow::urge_bureaus(
+            &state,
+            &body.form,
+            &body.period,
+            body.divisions,
+            body.message.as_deref(),
+            &caller.account.username,
+            now,
+        )
+        .await?;
+        let divisions: Vec<String> = urged.iter().map(ToString::to_string).collect();
+        return Ok(Json(
+            serde_json::json!({"count": divisions.len(), "units": [], "divisions": divisions}),
+        ));
     }
     let within = match &caller.account.role {
         Role::County { county } => *county,
@@ -102,10 +133,10 @@ async fn urge(
         body.message.as_deref(),
         within,
         &caller.account.username,
-        Timestamp::now_from_system_clock(),
+        now,
     )
     .await?;
     Ok(Json(
-        serde_json::json!({"count": urged.len(), "units": urged}),
+        serde_json::json!({"count": urged.len(), "units": urged, "divisions": []}),
     ))
 }
