@@ -349,6 +349,7 @@ fn init(args: InitArgs, now: Timestamp) -> anyhow::Result<()> {
         },
         parent,
         children: Vec::new(),
+        notify: None,
     };
     let config_path = args.dir.join("node.toml");
     std::fs::write(&config_path, file.to_commented_toml())?;

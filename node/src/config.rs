@@ -41,6 +41,29 @@ pub struct ConfigFile {
     /// The nodes directly below; none on a city node.
     #[serde(default)]
     pub children: Vec<PeerSection>,
+    /// Optional: also deliver every notice to a webhook (an SMS or e-mail gateway).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifySection>,
+}
+
+/// `[notify]`
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySection {
+    /// Where each new notice is POSTed as JSON, e.g. `https://gateway.example/zhibao`.
+    pub webhook_url: String,
+    /// For an `https://` webhook: the CA certificate that signed its server
+    /// certificate (only that CA is trusted, never the system's).
+    pub ca_cert: Option<PathBuf>,
+}
+
+/// Checked `[notify]`.
+#[derive(Debug, Clone)]
+pub struct NotifyConfig {
+    /// The webhook URL (`http://` or `https://`).
+    pub webhook_url: String,
+    /// The CA to trust for an `https://` webhook.
+    pub ca_cert: Option<PathBuf>,
 }
 
 /// `[web]`
@@ -120,6 +143,8 @@ pub struct NodeConfig {
     pub parent: Option<PeerConfig>,
     /// The child nodes.
     pub children: Vec<PeerConfig>,
+    /// Where notices are also delivered, if anywhere.
+    pub notify: Option<NotifyConfig>,
 }
 
 /// Checked certificate paths (all exist).
@@ -250,6 +275,7 @@ fn resolve(file: ConfigFile, base: &Path) -> Result<NodeConfig, FieldProblem> {
         tls: resolve_tls_files(&file.tls, base)?,
         parent,
         children,
+        notify: resolve_notify(file.notify.as_ref(), base)?,
     })
 }
 
@@ -428,6 +454,40 @@ fn existing_file(field: &'static str, base: &Path, path: &Path) -> Result<PathBu
     }
 }
 
+fn resolve_notify(
+    notify: Option<&NotifySection>,
+    base: &Path,
+) -> Result<Option<NotifyConfig>, FieldProblem> {
+    let Some(notify) = notify else {
+        return Ok(None);
+    };
+    let url = notify.webhook_url.trim();
+    let https = url.starts_with("https://");
+    if !https && !url.starts_with("http://") {
+        return Err((
+            "notify.webhook_url",
+            format!(
+                "'{url}' must start with https:// (or http:// for a gateway on the private network)"
+            ),
+        ));
+    }
+    let ca_cert = notify
+        .ca_cert
+        .as_ref()
+        .map(|path| existing_file("notify.ca_cert", base, path))
+        .transpose()?;
+    if https && ca_cert.is_none() {
+        return Err((
+            "notify.ca_cert",
+            "is required for an https:// webhook: the CA certificate that signed the webhook server's certificate".to_string(),
+        ));
+    }
+    Ok(Some(NotifyConfig {
+        webhook_url: url.to_string(),
+        ca_cert,
+    }))
+}
+
 fn resolve_tls_files(tls: &TlsSection, base: &Path) -> Result<TlsFiles, FieldProblem> {
     Ok(TlsFiles {
         ca_cert: existing_file("tls.ca_cert", base, &tls.ca_cert)?,
@@ -510,6 +570,13 @@ impl ConfigFile {
                 quote(&child.url),
                 quote(&child.identity)
             ));
+        }
+        if let Some(notify) = &self.notify {
+            out.push_str("\n[notify]\n# 通知推送（短信、邮件网关）/ every new notice is also POSTed here as JSON\n");
+            out.push_str(&format!("webhook_url = {}\n", quote(&notify.webhook_url)));
+            if let Some(ca_cert) = &notify.ca_cert {
+                out.push_str(&format!("ca_cert = {}\n", path(ca_cert)));
+            }
         }
         out
     }

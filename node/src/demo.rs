@@ -259,6 +259,7 @@ pub async fn launch(
             },
             parent,
             children,
+            notify: None,
         };
         let config_path = node_dir.join("node.toml");
         std::fs::write(&config_path, file.to_commented_toml()).map_err(io_error(&config_path))?;

@@ -423,6 +423,10 @@ pub async fn start(
             }
         })?;
 
+    if state.config.notify.is_some() {
+        // Before the node serves: a notice made from now on is a new one.
+        crate::urging::webhook::set_aside_older_notices(&state, now).await?;
+    }
     let (shutdown, shutdown_receiver) = watch::channel(false);
     let mut tasks = vec![
         tokio::spawn(crate::tls::serve(
@@ -463,6 +467,13 @@ pub async fn start(
         }
         _ => None,
     };
+    if let Some(notify) = state.config.notify.clone() {
+        tasks.push(tokio::spawn(crate::urging::webhook::run(
+            state.clone(),
+            notify,
+            shutdown_receiver.clone(),
+        )));
+    }
     tasks.push(tokio::spawn(reload_revocation_list_periodically(
         state.clone(),
         shutdown_receiver.clone(),

@@ -29,3 +29,4 @@ mod standards;
 mod totals;
 mod unit_certificates;
 mod urging;
+mod webhook;

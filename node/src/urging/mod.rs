@@ -18,6 +18,7 @@
 
 pub mod flow;
 pub mod store;
+pub mod webhook;
 
 use zhibao_federation_protocol::messages::Reminder;
 

@@ -2,6 +2,7 @@
 //!
 //! - `notice_by_audience_time // "bureau" | "unit:{code}", 0, at_ms (i64 BE), id → Notice`
 //! - `job_run_through_by_job  // job name → RunThrough` (the last moment a timed job has handled)
+//! - `notice_delivered_by_key // notice key → Delivered` (what the webhook has accepted)
 //!
 //! A notice's key is made from its audience, moment and id, so writing the
 //! same notice twice (a tick run again) leaves one record.
@@ -25,6 +26,17 @@ impl Record for RunThrough {
     const FORMAT_VERSION: u8 = 1;
 }
 
+/// A notice handed to the webhook (its key in `notice_delivered_by_key`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delivered {
+    /// When the webhook accepted it (ms); 0 for notices older than the webhook.
+    pub at_ms: i64,
+}
+
+impl Record for Delivered {
+    const FORMAT_VERSION: u8 = 1;
+}
+
 /// The notice trees.
 #[derive(Debug, Clone)]
 pub struct NoticeTrees {
@@ -32,6 +44,8 @@ pub struct NoticeTrees {
     pub notices: Tree<Notice>,
     /// How far each timed job got.
     pub run_through: Tree<RunThrough>,
+    /// Notices the webhook has accepted, by notice key.
+    pub delivered: Tree<Delivered>,
 }
 
 fn audience_prefix(audience: &Audience) -> Vec<u8> {
@@ -58,6 +72,7 @@ impl NoticeTrees {
         Ok(NoticeTrees {
             notices: store.tree("notice_by_audience_time")?,
             run_through: store.tree("job_run_through_by_job")?,
+            delivered: store.tree("notice_delivered_by_key")?,
         })
     }
 
