@@ -23,7 +23,7 @@ use crate::totals::{CITY, NATION, PROVINCE, THREE, accept_everywhere, clean_valu
 /// Counts `unit`'s 2024 report (COD `cod`) in a node's totals, as if it had
 /// been accepted last year (its windows are long closed, so it cannot be
 /// driven through the API).
-fn seed_2024(state: &NodeState, unit: &SurveyUnit, cod: &str) {
+pub(crate) fn seed_2024(state: &NodeState, unit: &SurveyUnit, cod: &str) {
     let classes: Vec<String> = unit
         .classes
         .iter()
