@@ -7,7 +7,8 @@
 //! which the unit sees at that field, corrects and resubmits; the reviewer
 //! sees the change since version 1 and approves; the province approves; the
 //! nation receives the report. The English switch is checked; with two more reports
-//! approved, the city's progress and totals dashboards are shown. A
+//! approved (and last year's totals seeded), the city's progress and totals
+//! dashboards and the data report linked from them are shown. A
 //! screenshot of each main page lands in `docs/screenshots/`.
 //!
 //! A missing browser is a failure, never a skip (in CI, `CI=true`, and here).
@@ -208,7 +209,7 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     let outcome = zhibao_node::registry::flow::import_units(
         &city.state,
         zhibao_node::registry::PeriodId::parse("2025").unwrap(),
-        units,
+        units.clone(),
         "test",
         true,
         Timestamp::now_from_system_clock(),
@@ -632,6 +633,10 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
             assert_eq!(status, 200, "{path}: {answer}");
         }
     }
+    // Last year's accepted totals, so the data report has a comparison.
+    for (unit, cod) in units.iter().zip(["1.2", "0.9", "1.6"]) {
+        crate::data_report::seed_2024(&city.state, unit, cod);
+    }
     let (username, _) = initial_login(city, "reviewer");
     log_in(
         &browser,
@@ -662,7 +667,19 @@ async fn an_enterprise_reports_and_three_levels_review_in_a_browser() {
     // A taller window, so the chart below the table is in the picture.
     browser.set_window_size(1366, 1500).await.unwrap();
     screenshot(&browser, "totals").await;
+    // The data report, linked from the totals page.
+    click(&browser, "#data-report-link").await;
+    assert!(
+        text_of(&browser, "#report-title")
+            .await
+            .contains("数据报告")
+    );
+    let total = text_of(&browser, "#division-cod_emit-total").await;
+    assert!(total.contains("2.85") && total.contains('%'), "{total}");
+    browser.set_window_size(1000, 1800).await.unwrap();
+    screenshot(&browser, "data-report").await;
     browser.set_window_size(1366, 768).await.unwrap();
+    click(&browser, "#report-back").await;
     log_out(&browser).await;
 
     browser.close().await.unwrap();

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod county;
 mod crash_mid_flow;
+mod data_report;
 mod demo;
 mod durability;
 mod federation_delivery;

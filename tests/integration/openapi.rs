@@ -7,7 +7,7 @@ use serde_json::Value;
 use testkit::Federation;
 
 /// Every (method, path) of `web::app`, as written in the `.route(..)` calls.
-const ROUTES: [(&str, &str); 55] = [
+const ROUTES: [(&str, &str); 56] = [
     ("GET", "/healthz"),
     ("GET", "/api/v1/node"),
     ("GET", "/api/v1/openapi.json"),
@@ -44,6 +44,7 @@ const ROUTES: [(&str, &str); 55] = [
     ("POST", "/api/v1/review/{unit}/{form}/{period}/annotate"),
     ("GET", "/api/v1/aggregates"),
     ("GET", "/api/v1/aggregates/export"),
+    ("GET", "/api/v1/data-report"),
     ("GET", "/api/v1/progress"),
     ("GET", "/api/v1/publications"),
     ("POST", "/api/v1/publications"),

@@ -326,6 +326,7 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
         ("GET", "/api/v1/registry/lineage/suggestions".to_string()),
         ("POST", "/api/v1/registry/lineage".to_string()),
         ("GET", "/api/v1/aggregates/export".to_string()),
+        ("GET", "/api/v1/data-report".to_string()),
         ("GET", "/api/v1/units/export".to_string()),
         ("POST", "/api/v1/publications".to_string()),
     ];
@@ -761,11 +762,24 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
     for path in [
         "/api/v1/aggregates?division=320500",
         "/api/v1/aggregates/export?division=320500",
+        "/api/v1/data-report?division=320500",
         "/api/v1/units/export?division=320500",
     ] {
         m.as_user(a, CITY, &city_admin, "GET", path, None, 403, ACC009)
             .await;
     }
+    // The data report page: another city is outside the jurisdiction (HTML, status only).
+    m.as_user(
+        a,
+        CITY,
+        &city_admin,
+        "GET",
+        "/data-report/G101/2025?division=320500",
+        None,
+        403,
+        None,
+    )
+    .await;
     m.as_user(
         a,
         CITY,
@@ -1533,13 +1547,14 @@ async fn every_role_meets_exactly_the_refusals_of_the_matrix() {
             "/api/v1/aggregates",
             "/api/v1/progress",
             "/api/v1/aggregates/export?format=csv",
+            "/api/v1/data-report?form=G101&period=2025",
             "/api/v1/units/export?format=xlsx",
         ] {
             m.as_user(who, node, token, "GET", path, None, status, code)
                 .await;
         }
         // The dashboards are pages (HTML): the status alone is compared.
-        for path in ["/progress", "/totals"] {
+        for path in ["/progress", "/totals", "/data-report/G101/2025"] {
             m.as_user(who, node, token, "GET", path, None, status, None)
                 .await;
         }

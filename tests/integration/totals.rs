@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use testkit::{Body, DEADLINE, Federation, wait_until};
 use zhibao_node::clock::Timestamp;
 
-const THREE: [&str; 3] = ["national", "province-320000", "city-320100"];
-const CITY: &str = "city-320100";
-const PROVINCE: &str = "province-320000";
-const NATION: &str = "national";
+pub(crate) const THREE: [&str; 3] = ["national", "province-320000", "city-320100"];
+pub(crate) const CITY: &str = "city-320100";
+pub(crate) const PROVINCE: &str = "province-320000";
+pub(crate) const NATION: &str = "national";
 
 /// A clean G101 (no rule fires) with COD emissions `cod`.
-fn clean_values(cod: &str) -> Value {
+pub(crate) fn clean_values(cod: &str) -> Value {
     json!({
         "output_value": "1200.5", "production_hours": 8000, "production_status": "normal",
         "water_total": "1000", "water_fresh": "600", "water_reused": "400",
@@ -28,7 +28,7 @@ fn clean_values(cod: &str) -> Value {
 }
 
 /// A GET with a bearer token (or none): status, content type, disposition, body.
-async fn get(
+pub(crate) async fn get(
     federation: &Federation,
     node: &str,
     path: &str,
@@ -59,7 +59,7 @@ async fn get(
     )
 }
 
-async fn page(
+pub(crate) async fn page(
     federation: &Federation,
     node: &str,
     path: &str,
@@ -70,7 +70,11 @@ async fn page(
 }
 
 /// Drives one report from the unit to the nation's acceptance.
-async fn accept_everywhere(federation: &Federation, unit: &str, tokens: &[(&str, &str); 3]) {
+pub(crate) async fn accept_everywhere(
+    federation: &Federation,
+    unit: &str,
+    tokens: &[(&str, &str); 3],
+) {
     let report = format!("/api/v1/reports/{unit}/G101/2025");
     let review = format!("/api/v1/review/{unit}/G101/2025");
     for (node, token) in tokens {

@@ -27,10 +27,12 @@
 //! the cells when it finds contributions but no cells.
 //!
 //! [`table`] reads tables out of the totals (by division, industry, class;
-//! the units of a division), [`progress`] counts where the reports stand, and
-//! [`publication`] keeps the published snapshots (R8/R16).
+//! the units of a division), [`progress`] counts where the reports stand,
+//! [`data_report`] compares a period with the previous one for the data
+//! report, and [`publication`] keeps the published snapshots (R8/R16).
 
 pub mod cross;
+pub mod data_report;
 pub mod progress;
 pub mod publication;
 pub mod table;

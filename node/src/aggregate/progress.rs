@@ -69,6 +69,11 @@ impl Counts {
         self.suspended = self.suspended.saturating_sub(other.suspended);
     }
 
+    /// Units that reported at least once: submitted, returned, approved or accepted.
+    pub fn reported(&self) -> usize {
+        self.submitted + self.returned + self.approved + self.accepted
+    }
+
     /// Units that still owe a report: not started, draft or returned.
     pub fn owing(&self) -> usize {
         self.not_started + self.draft + self.returned

@@ -388,3 +388,221 @@ async fn a_recount_interrupted_halfway_is_done_again_from_empty_cells() {
     assert_eq!(nation_total(&reopened), "0.35");
     assert!(marker.get(b"cells").unwrap().is_some());
 }
+
+mod data_report_tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+    use crate::aggregate::data_report::{Figure, data_report, highlights};
+
+    fn figure(current: Option<&str>, previous: Option<&str>) -> Figure {
+        let parse = |text: &str| Decimal::from_str(text).unwrap();
+        Figure {
+            current: current.map(parse),
+            previous: previous.map(parse),
+        }
+    }
+
+    #[test]
+    fn changes_are_exact_and_percentages_need_a_nonzero_previous_figure() {
+        let check = |current, previous, change: Option<&str>, percent: Option<&str>| {
+            let figure = figure(current, previous);
+            assert_eq!(
+                figure.change().map(|change| change.to_string()).as_deref(),
+                change,
+                "{current:?} on {previous:?}"
+            );
+            assert_eq!(
+                figure
+                    .percent()
+                    .map(|percent| percent.to_string())
+                    .as_deref(),
+                percent,
+                "{current:?} on {previous:?}"
+            );
+        };
+        check(Some("1.5"), Some("1.2"), Some("0.3"), Some("25.0"));
+        check(Some("0.9"), Some("1.2"), Some("-0.3"), Some("-25.0"));
+        check(Some("1"), Some("3"), Some("-2"), Some("-66.7"));
+        check(Some("0.1"), Some("0.3"), Some("-0.2"), Some("-66.7"));
+        check(Some("2"), Some("2"), Some("0"), Some("0"));
+        check(Some("1"), Some("0"), Some("1"), None);
+        check(Some("0"), Some("0.000"), Some("0.000"), None);
+        check(Some("1"), None, None, None);
+        check(None, Some("1"), None, None);
+        check(
+            Some("12345678901234567.891"),
+            Some("12345678901234567.890"),
+            Some("0.001"),
+            Some("0.0"),
+        );
+    }
+
+    fn counted(
+        store: &Store,
+        trees: &AggregateTrees,
+        unit: &str,
+        period: &str,
+        county: &str,
+        industry: &str,
+        cod: &str,
+    ) {
+        let key = report_of(unit, "G101", period);
+        let contribution = Contribution {
+            version: 1,
+            dimensions: dimensions(county, industry, &["national".to_string()]),
+            values: BTreeMap::from([
+                ("cod_emit".to_string(), cod.to_string()),
+                ("nh3n_emit".to_string(), "0.5".to_string()),
+            ]),
+        };
+        count_report(store, trees, &key, contribution);
+    }
+
+    fn g101() -> crate::metadata::Form {
+        crate::metadata::NationalStandard::default_standard()
+            .unwrap()
+            .release
+            .forms
+            .iter()
+            .find(|form| form.code.as_str() == "G101")
+            .unwrap()
+            .clone()
+    }
+
+    #[tokio::test]
+    async fn the_report_compares_each_division_and_industry_with_the_previous_period() {
+        let folder = tempfile::tempdir().unwrap();
+        let store = Store::open(folder.path()).unwrap();
+        let trees = AggregateTrees::open(&store).unwrap();
+        let city = DivisionCode::parse("320100").unwrap();
+        let now = crate::clock::Timestamp(1_000);
+        // 2024: 玄武 2.0 (industry 26), 秦淮 1.0 (industry 44).
+        counted(&store, &trees, "a", "2024", "320102", "26", "2.0");
+        counted(&store, &trees, "b", "2024", "320104", "44", "1.0");
+        let first = data_report(&trees, &g101(), "2024", city, city, now).unwrap();
+        assert_eq!(first.previous_period, None, "nothing accepted in 2023");
+        assert_eq!(first.by_division.total.figures[0].change(), None);
+        let empty = data_report(&trees, &g101(), "2025", city, city, now).unwrap();
+        assert_eq!(empty.by_division.total.figures[0].current, None);
+        assert!(highlights(&empty).is_empty(), "nothing to say yet");
+        // 2025: 玄武 1.5 (−25%), 秦淮 1.25 (+25%), 建邺 0.125 (new); industry 44 gone, 17 new.
+        counted(&store, &trees, "a", "2025", "320102", "26", "1.5");
+        counted(&store, &trees, "b", "2025", "320104", "17", "1.25");
+        counted(&store, &trees, "c", "2025", "320105", "26", "0.125");
+        let report = data_report(&trees, &g101(), "2025", city, city, now).unwrap();
+        assert_eq!(report.previous_period.as_deref(), Some("2024"));
+        assert_eq!(report.pollutants[0].key, "cod_emit");
+        let total = report.by_division.total.figures[0];
+        assert_eq!(total.current.unwrap().to_string(), "2.875");
+        assert_eq!(total.previous.unwrap().to_string(), "3");
+        assert_eq!(total.change().unwrap().to_string(), "-0.125");
+        assert_eq!(total.percent().unwrap().to_string(), "-4.2");
+        assert_eq!(report.by_division.total.reports, 3);
+        let row = |key: &str| {
+            report
+                .by_division
+                .rows
+                .iter()
+                .find(|row| row.key == key)
+                .unwrap()
+                .figures[0]
+        };
+        assert_eq!(row("320102").percent().unwrap().to_string(), "-25.0");
+        assert_eq!(row("320104").percent().unwrap().to_string(), "25.0");
+        assert_eq!(row("320105").previous, None, "new this year");
+        assert_eq!(
+            report.by_division.rows.len(),
+            city.children().len(),
+            "every district, in the division table's order"
+        );
+        let industries = report.by_industry.as_ref().unwrap();
+        let keys: Vec<&str> = industries.rows.iter().map(|row| row.key.as_str()).collect();
+        assert_eq!(keys, ["26", "17", "44"], "largest COD first; gone last");
+        assert_eq!(
+            industries.rows[0].figures[0].previous.unwrap().to_string(),
+            "2"
+        );
+        assert_eq!(industries.rows[2].figures[0].current, None);
+        // The sentences: COD fell; the largest fall was 玄武区.
+        let found = highlights(&report);
+        let cod = found
+            .iter()
+            .find(|highlight| highlight.pollutant == 0)
+            .unwrap();
+        let (name, figure) = cod.largest.clone().unwrap();
+        assert_eq!(name, DivisionCode::parse("320102").unwrap().name_zh());
+        assert_eq!(figure.percent().unwrap().to_string(), "-25.0");
+        let nh3n = found
+            .iter()
+            .find(|highlight| highlight.pollutant == 1)
+            .unwrap();
+        assert_eq!(nh3n.total.percent().unwrap().to_string(), "50.0");
+        assert_eq!(
+            found[0].pollutant, 1,
+            "the largest change (+50% ammonia) comes first"
+        );
+        // A county has no children and no industry totals of its own.
+        let county = DivisionCode::parse("320102").unwrap();
+        let below = data_report(&trees, &g101(), "2025", county, city, now).unwrap();
+        assert!(below.by_division.rows.is_empty());
+        assert!(below.by_industry.is_none());
+        assert_eq!(
+            below.by_division.total.figures[0]
+                .current
+                .unwrap()
+                .to_string(),
+            "1.5"
+        );
+        // The nation reads a city's industries from the cross totals.
+        let nation = DivisionCode::nation();
+        let seen_above = data_report(&trees, &g101(), "2025", city, nation, now).unwrap();
+        let industries = seen_above.by_industry.unwrap();
+        assert_eq!(industries.rows[0].key, "26");
+        assert_eq!(
+            industries.rows[0].figures[0].current.unwrap().to_string(),
+            "1.625"
+        );
+        assert_eq!(
+            industries.rows[0].figures[0].previous.unwrap().to_string(),
+            "2.0"
+        );
+    }
+
+    #[test]
+    fn a_total_that_did_not_move_names_no_division() {
+        let report = crate::aggregate::data_report::DataReport {
+            form: "G101".into(),
+            period: "2025".into(),
+            previous_period: Some("2024".into()),
+            within: DivisionCode::parse("320100").unwrap(),
+            pollutants: vec![crate::aggregate::data_report::Pollutant {
+                key: "cod_emit".into(),
+                name_zh: "化学需氧量排放量".into(),
+                name_en: "COD emitted".into(),
+                unit: "吨".into(),
+            }],
+            by_division: crate::aggregate::data_report::ComparisonTable {
+                rows: vec![crate::aggregate::data_report::ReportRow {
+                    key: "320102".into(),
+                    name_zh: "玄武区".into(),
+                    name_en: "玄武区".into(),
+                    reports: 1,
+                    figures: vec![figure(Some("1"), Some("2"))],
+                }],
+                total: crate::aggregate::data_report::ReportRow {
+                    key: "320100".into(),
+                    name_zh: "南京市".into(),
+                    name_en: "南京市".into(),
+                    reports: 2,
+                    figures: vec![figure(Some("3"), Some("3"))],
+                },
+            },
+            by_industry: None,
+            made_at: crate::clock::Timestamp(0),
+        };
+        let found = highlights(&report);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].largest, None);
+    }
+}

@@ -106,41 +106,53 @@ fn exact_double(text: &str) -> Option<f64> {
 
 /// The sheet as an .xlsx workbook.
 pub fn to_xlsx(sheet: &Sheet) -> Result<Vec<u8>, ApiError> {
+    to_workbook(std::slice::from_ref(sheet))
+}
+
+/// Several sheets as one .xlsx workbook, in order (names must differ).
+pub fn to_workbook(sheets: &[Sheet]) -> Result<Vec<u8>, ApiError> {
     let failed =
         |error: rust_xlsxwriter::XlsxError| ApiError::Internal(format!("xlsx export: {error}"));
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
-    let worksheet = workbook.add_worksheet();
-    let name: String = sheet.name.chars().take(31).collect();
-    worksheet.set_name(&name).map_err(failed)?;
-    for (column, header) in sheet.headers.iter().enumerate() {
-        let column = u16::try_from(column)
-            .map_err(|_| ApiError::Internal("xlsx: too many columns".to_string()))?;
-        worksheet
-            .write_string_with_format(0, column, header, &bold)
-            .map_err(failed)?;
-        worksheet
-            .set_column_width(column, 12.0 + header.chars().count().min(40) as f64 / 2.0)
-            .map_err(failed)?;
-    }
-    for (index, row) in sheet.rows.iter().enumerate() {
-        let line = u32::try_from(index + 1)
-            .map_err(|_| ApiError::Internal("xlsx: too many rows".to_string()))?;
-        for (column, cell) in row.iter().enumerate() {
+    for sheet in sheets {
+        let worksheet = workbook.add_worksheet();
+        let name: String = sheet.name.chars().take(31).collect();
+        worksheet.set_name(&name).map_err(failed)?;
+        for (column, header) in sheet.headers.iter().enumerate() {
             let column = u16::try_from(column)
                 .map_err(|_| ApiError::Internal("xlsx: too many columns".to_string()))?;
-            match cell {
-                Cell::Number(text) => match exact_double(text) {
-                    Some(number) => worksheet.write_number(line, column, number),
-                    None => worksheet.write_string(line, column, text),
-                },
-                Cell::Text(text) => worksheet.write_string(line, column, text),
-            }
-            .map_err(failed)?;
+            worksheet
+                .write_string_with_format(0, column, header, &bold)
+                .map_err(failed)?;
+            worksheet
+                .set_column_width(column, 12.0 + header.chars().count().min(40) as f64 / 2.0)
+                .map_err(failed)?;
         }
+        for (index, row) in sheet.rows.iter().enumerate() {
+            let line = u32::try_from(index + 1)
+                .map_err(|_| ApiError::Internal("xlsx: too many rows".to_string()))?;
+            for (column, cell) in row.iter().enumerate() {
+                let column = u16::try_from(column)
+                    .map_err(|_| ApiError::Internal("xlsx: too many columns".to_string()))?;
+                match cell {
+                    Cell::Number(text) => match exact_double(text) {
+                        Some(number) => worksheet.write_number(line, column, number),
+                        None => worksheet.write_string(line, column, text),
+                    },
+                    Cell::Text(text) => worksheet.write_string(line, column, text),
+                }
+                .map_err(failed)?;
+            }
+        }
+        worksheet.set_freeze_panes(1, 0).map_err(failed)?;
     }
-    worksheet.set_freeze_panes(1, 0).map_err(failed)?;
     workbook.save_to_buffer().map_err(failed)
+}
+
+/// A workbook of several sheets as a download `{stem}.xlsx`.
+pub fn download_workbook(sheets: &[Sheet], stem: &str) -> Result<Response, ApiError> {
+    Ok(attachment(to_workbook(sheets)?, ExportFormat::Xlsx, stem))
 }
 
 /// The download: the sheet in `format`, saved as `{stem}.{csv|xlsx}`.
@@ -149,16 +161,20 @@ pub fn download(sheet: &Sheet, format: ExportFormat, stem: &str) -> Result<Respo
         ExportFormat::Csv => to_csv(sheet)?,
         ExportFormat::Xlsx => to_xlsx(sheet)?,
     };
+    Ok(attachment(bytes, format, stem))
+}
+
+fn attachment(bytes: Vec<u8>, format: ExportFormat, stem: &str) -> Response {
     // The stem is built from codes (ASCII letters, digits, '-'); nothing to quote.
     let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Totals, progress, exports and publication over HTTP:
 //! `GET /api/v1/aggregates` (and `/export`), `GET /api/v1/progress`,
-//! `GET /api/v1/units/export`, `GET`/`POST /api/v1/publications`.
+//! `GET /api/v1/units/export`, `GET`/`POST /api/v1/publications`, and the
+//! data report's workbook `GET /api/v1/data-report`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -12,8 +13,10 @@ use axum::{Json, Router};
 
 use super::auth::{Admin, BureauUser};
 use super::error::ApiError;
-use super::export::{Cell, ExportFormat, Sheet, download};
+use super::export::{Cell, ExportFormat, Sheet, download, download_workbook};
 use crate::accounts::Role;
+use crate::aggregate::data_report::{ComparisonTable, DataReport, data_report};
+use crate::aggregate::progress::Counts;
 use crate::aggregate::publication::{self, Publication};
 use crate::aggregate::table::{Breakdown, TotalsTable, totals_table};
 use crate::clock::Timestamp;
@@ -28,6 +31,7 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .route("/api/v1/aggregates", get(aggregates))
         .route("/api/v1/aggregates/export", get(export_aggregates))
         .route("/api/v1/progress", get(progress))
+        .route("/api/v1/data-report", get(export_data_report))
         .route("/api/v1/publications", get(list_publications).post(publish))
 }
 
@@ -462,4 +466,196 @@ async fn list_publications(
     Ok(Json(serde_json::json!({
         "publications": all.iter().map(publication_summary).collect::<Vec<_>>()
     })))
+}
+
+/// The data report a bureau user asks for (`division` within its
+/// jurisdiction, the whole of it when absent), made at `now`, with the
+/// coverage: the progress counts of the same division.
+pub(crate) fn data_report_for(
+    state: &NodeState,
+    caller: &super::auth::SignedIn,
+    form: Option<&str>,
+    period: Option<&str>,
+    division: Option<&str>,
+    now: Timestamp,
+) -> Result<(DataReport, Counts), ApiError> {
+    let (form, period) = form_and_period(state, form, period)?;
+    let definition = form_definition(state, &form)?;
+    let scope = scope_of(state, &caller.account.role);
+    let within = division_within(scope, division)?;
+    let registry_period =
+        PeriodId::parse(&period).map_err(|error| bad("period", error.to_string()))?;
+    let view =
+        crate::progress::flow::progress_view(state, &form, &period, registry_period, within, now)?;
+    let mut coverage = Counts::default();
+    for row in &view.rows {
+        coverage.add(&row.counts);
+    }
+    let report = data_report(
+        &state.aggregates,
+        &definition,
+        &period,
+        within,
+        state.config.division,
+        now,
+    )?;
+    Ok((report, coverage))
+}
+
+/// Query of `GET /api/v1/data-report`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataReportQuery {
+    form: Option<String>,
+    period: Option<String>,
+    division: Option<String>,
+}
+
+/// # `GET /api/v1/data-report?form=&period=&division=`
+/// The data report of a period as an Excel workbook: a summary sheet (the
+/// coverage), the main pollutants by child division and by industry, each
+/// with the previous period's figure and the change; bilingual headers,
+/// exact decimals.
+async fn export_data_report(
+    State(state): State<Arc<NodeState>>,
+    BureauUser(caller): BureauUser,
+    super::ApiQuery(query): super::ApiQuery<DataReportQuery>,
+) -> Result<Response, ApiError> {
+    let now = Timestamp::now_from_system_clock();
+    let (report, coverage) = data_report_for(
+        &state,
+        &caller,
+        query.form.as_deref(),
+        query.period.as_deref(),
+        query.division.as_deref(),
+        now,
+    )?;
+    let stem = format!(
+        "data-report-{}-{}-{}",
+        report.form, report.period, report.within
+    );
+    download_workbook(&data_report_sheets(&report, &coverage), &stem)
+}
+
+/// The workbook of a data report: the summary, by division, by industry
+/// (when the division has industry totals).
+pub(crate) fn data_report_sheets(report: &DataReport, coverage: &Counts) -> Vec<Sheet> {
+    let item = |zh_en: &str, value: Cell| vec![Cell::Text(zh_en.to_string()), value];
+    let count = |n: usize| Cell::Number(n.to_string());
+    let summary = Sheet {
+        name: "概况 Summary".to_string(),
+        headers: vec!["项目 / Item".to_string(), "数值 / Value".to_string()],
+        rows: vec![
+            item("报表 / Form", Cell::Text(report.form.clone())),
+            item("报告期 / Period", Cell::Text(report.period.clone())),
+            item(
+                "上期 / Previous period",
+                Cell::Text(report.previous_period.clone().unwrap_or_default()),
+            ),
+            item(
+                "行政区划 / Division",
+                Cell::Text(format!("{} {}", report.within, report.within.name_zh())),
+            ),
+            item(
+                "编制时间 / Made at",
+                Cell::Text(crate::web::pages::i18n::format_time(report.made_at.0)),
+            ),
+            item("应报单位 / Units expected", count(coverage.expected)),
+            item("已报送 / Reported", count(coverage.reported())),
+            item(
+                "本级审核通过 / Approved at this level",
+                count(coverage.approved),
+            ),
+            item("已验收 / Accepted", count(coverage.accepted)),
+            item("停报 / Suspended", count(coverage.suspended)),
+            item(
+                "计入汇总的报表 / Reports in the totals",
+                Cell::Number(report.by_division.total.reports.to_string()),
+            ),
+        ],
+    };
+    let mut sheets = vec![
+        summary,
+        comparison_sheet(
+            report,
+            &report.by_division,
+            "按区划 By division",
+            "行政区划代码 / Division code",
+        ),
+    ];
+    if let Some(industries) = &report.by_industry {
+        sheets.push(comparison_sheet(
+            report,
+            industries,
+            "按行业 By industry",
+            "行业代码 / Industry code",
+        ));
+    }
+    sheets
+}
+
+/// One comparison table as a sheet: per pollutant this period, the
+/// previous period, the change and the change in percent.
+fn comparison_sheet(
+    report: &DataReport,
+    table: &ComparisonTable,
+    name: &str,
+    key_header: &str,
+) -> Sheet {
+    let previous = report.previous_period.as_deref();
+    let mut headers = vec![
+        key_header.to_string(),
+        "名称 / Name".to_string(),
+        "English name".to_string(),
+        "报表数 / Reports".to_string(),
+    ];
+    for pollutant in &report.pollutants {
+        let label = format!(
+            "{}（{}） / {} ({})",
+            pollutant.name_zh, pollutant.unit, pollutant.name_en, pollutant.unit
+        );
+        headers.push(format!("{label} {}", report.period));
+        if let Some(previous) = previous {
+            headers.push(format!("{label} {previous}"));
+            headers.push(format!("{}变化量 / change", pollutant.name_zh));
+            headers.push(format!("{}变化率（%） / change (%)", pollutant.name_zh));
+        }
+    }
+    let number = |value: Option<rust_decimal::Decimal>| match value {
+        Some(value) => Cell::Number(value.to_string()),
+        None => Cell::Text(String::new()),
+    };
+    let line =
+        |row: &crate::aggregate::data_report::ReportRow, name_zh: String, name_en: String| {
+            let mut cells = vec![
+                Cell::Text(row.key.clone()),
+                Cell::Text(name_zh),
+                Cell::Text(name_en),
+                Cell::Number(row.reports.to_string()),
+            ];
+            for figure in &row.figures {
+                cells.push(number(figure.current));
+                if previous.is_some() {
+                    cells.push(number(figure.previous));
+                    cells.push(number(figure.change()));
+                    cells.push(number(figure.percent()));
+                }
+            }
+            cells
+        };
+    let mut rows: Vec<Vec<Cell>> = table
+        .rows
+        .iter()
+        .map(|row| line(row, row.name_zh.clone(), row.name_en.clone()))
+        .collect();
+    rows.push(line(
+        &table.total,
+        format!("合计（{}）", report.within.name_zh()),
+        "Total".to_string(),
+    ));
+    Sheet {
+        name: name.to_string(),
+        headers,
+        rows,
+    }
 }

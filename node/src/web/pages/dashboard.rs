@@ -17,8 +17,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use rust_decimal::Decimal;
-use rust_decimal::prelude::ToPrimitive;
 
+use super::chart::{BarChart, Series, bar_chart};
 use super::i18n::{Catalogue, Lang, Language, catalogue, format_number, format_time};
 use super::{Chrome, Crumb, OrPage, Page, PageError, check_csrf, field, render};
 use crate::accounts::Role;
@@ -114,8 +114,18 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// The link to the data report of a period (of `division` when not the
+/// caller's whole jurisdiction).
+pub fn data_report_href(form: &str, period: &str, division: Option<DivisionCode>) -> String {
+    let division = division.map(|code| code.to_string()).unwrap_or_default();
+    link(
+        &format!("/data-report/{}/{}", encode(form), encode(period)),
+        &[("division", &division)],
+    )
+}
+
 /// The page of a division: its name, or 全国 for the nation.
-fn division_label(lang: Lang, division: DivisionCode) -> String {
+pub(crate) fn division_label(lang: Lang, division: DivisionCode) -> String {
     if division.parent().is_none() {
         catalogue(lang.language).t("app.nation").to_string()
     } else {
@@ -386,27 +396,6 @@ struct TableRow {
     cells: Vec<ValueCell>,
 }
 
-/// One bar of a chart (geometry computed here, text escaped by the template).
-#[derive(Debug)]
-struct Bar {
-    label: String,
-    value: String,
-    y: u32,
-    text_y: u32,
-    width: u32,
-    value_x: u32,
-}
-
-/// A horizontal bar chart of one pollutant by division.
-#[derive(Debug)]
-struct BarChart {
-    id: String,
-    title: String,
-    measure: String,
-    height: u32,
-    bars: Vec<Bar>,
-}
-
 /// The totals page.
 #[derive(Debug, Template)]
 #[template(path = "totals.html")]
@@ -428,6 +417,7 @@ struct TotalsTemplate {
     charts: Vec<BarChart>,
     csv: String,
     xlsx: String,
+    report_href: String,
     can_publish: bool,
     form: String,
 }
@@ -475,10 +465,6 @@ fn value_cells(
         .collect()
 }
 
-const LABEL_WIDTH: u32 = 110;
-const BAR_AREA: u32 = 270;
-const ROW_HEIGHT: u32 = 22;
-
 /// One chart per main pollutant of the form, bars per row (division).
 fn charts(
     form: &FormDefinition,
@@ -491,47 +477,20 @@ fn charts(
         .filter_map(|key| form.indicator(key))
         .filter_map(|indicator| {
             let key = indicator.key.as_str();
-            let values: Vec<(String, Decimal, String)> = rows
-                .iter()
-                .filter_map(|(label, totals)| {
-                    let sum = sum_of(totals, key)?;
-                    Some((
-                        label.clone(),
-                        Decimal::from_str(sum).ok()?,
-                        format_number(sum),
-                    ))
-                })
-                .collect();
-            let largest = values.iter().map(|(_, value, _)| *value).max()?;
-            if largest <= Decimal::ZERO {
-                return None;
-            }
-            let bars = values
-                .into_iter()
-                .enumerate()
-                .map(|(index, (label, value, text))| {
-                    let share = (value / largest).to_f64().unwrap_or(0.0).clamp(0.0, 1.0);
-                    let width = (share * f64::from(BAR_AREA)).round() as u32;
-                    let y = 8 + u32::try_from(index).unwrap_or(0) * ROW_HEIGHT;
-                    Bar {
-                        label,
-                        value: text,
-                        y,
-                        text_y: y + 13,
-                        width: width.max(1),
-                        value_x: LABEL_WIDTH + width.max(1) + 6,
-                    }
-                })
-                .collect::<Vec<_>>();
-            Some(BarChart {
+            bar_chart(Series {
                 id: format!("chart-{key}"),
                 title: match lang.language {
                     Language::Zh => indicator.name_zh.clone(),
                     Language::En => indicator.name_en.clone(),
                 },
                 measure: measure_in(catalogue, &indicator.unit),
-                height: 16 + u32::try_from(bars.len()).unwrap_or(0) * ROW_HEIGHT,
-                bars,
+                values: rows
+                    .iter()
+                    .filter_map(|(label, totals)| {
+                        let sum = sum_of(totals, key)?;
+                        Some((label.clone(), Decimal::from_str(sum).ok()?))
+                    })
+                    .collect(),
             })
         })
         .collect()
@@ -787,6 +746,7 @@ async fn totals_page(
         charts: charts(&definition, lang, &chart_rows),
         csv: export("csv"),
         xlsx: export("xlsx"),
+        report_href: data_report_href(&form, &period, (within != scope).then_some(within)),
         can_publish: matches!(who.0.account.role, Role::Admin) && within == state.config.division,
         form: form.clone(),
         columns,

@@ -11,7 +11,9 @@
 
 pub mod account;
 pub mod accounts;
+pub mod chart;
 pub mod dashboard;
+pub mod data_report;
 pub mod federation;
 pub mod i18n;
 pub mod notices;
@@ -50,6 +52,7 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(accounts::routes())
         .merge(registry::routes())
         .merge(dashboard::routes())
+        .merge(data_report::routes())
         .merge(public::routes())
         .merge(notices::routes())
 }
