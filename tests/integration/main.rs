@@ -21,6 +21,7 @@ mod offline_entry;
 mod openapi;
 mod progress_summaries;
 mod registry;
+mod registry_pages;
 mod reporting;
 mod review_flow;
 mod roles;

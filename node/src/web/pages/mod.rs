@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod accounts;
+pub mod county;
 pub mod dashboard;
 pub mod federation;
 pub mod i18n;
@@ -20,6 +21,7 @@ pub mod public;
 pub mod registry;
 pub mod reporting;
 pub mod review;
+pub mod units;
 
 use std::sync::Arc;
 
@@ -49,6 +51,8 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(federation::routes())
         .merge(accounts::routes())
         .merge(registry::routes())
+        .merge(units::routes())
+        .merge(county::routes())
         .merge(dashboard::routes())
         .merge(public::routes())
         .merge(notices::routes())
@@ -424,6 +428,14 @@ impl Chrome {
                 ("/registry", "nav.registry"),
             ],
         };
+        // The registry work of a city: county proposals and their decisions.
+        if state.config.level() == zhibao_federation_protocol::NodeLevel::City {
+            match role {
+                Role::Admin => links.push(("/registry/proposals", "nav.proposals")),
+                Role::County { .. } => links.push(("/registry/county", "nav.county")),
+                Role::Reviewer | Role::Enterprise { .. } => {}
+            }
+        }
         links.push(("/password", "nav.password"));
         chrome.nav = links
             .into_iter()
