@@ -399,6 +399,25 @@ async fn a_city_admin_changes_a_unit_and_its_certificates_from_the_unit_page() {
             "{page}"
         );
     }
+
+    // Closing needs the confirmation box; then the unit is closed and its forms are gone.
+    let other = units[1].code.as_str();
+    let path = format!("/registry/units/{other}/change");
+    let (_, page) = admin.get(&format!("/registry/units/{other}")).await;
+    let close = [("period", "2025"), ("action", "close"), ("why", "企业注销")];
+    let (status, refused) = admin.post(&path, &page, &close).await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused.contains("关闭单位前请勾选确认"), "{refused}");
+    let (status, page) = admin
+        .post(
+            &path,
+            &page,
+            &[close.as_slice(), &[("confirm_close", "yes")]].concat(),
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(status_of(&federation, other), UnitStatus::Closed);
+    assert!(!page.contains("id=\"form-close\""), "{page}");
     federation.shutdown().await;
 }
 

@@ -190,6 +190,7 @@ async fn import_file(
             &who.0.account.username,
         )
         .await
+        .map(|(report, written)| (period, report, written))
         .map_err(|error| (period, error)),
         Err(error) => {
             let period = parse_period(&state, None).or_page(lang)?;
@@ -197,7 +198,7 @@ async fn import_file(
         }
     };
     match outcome {
-        Ok((report, written)) => {
+        Ok((period, report, written)) => {
             let problems: Vec<ProblemRow> = report
                 .problems
                 .iter()
@@ -233,13 +234,7 @@ async fn import_file(
                     })
                     .collect(),
             };
-            let mut page = import_template(
-                &state,
-                lang,
-                &who,
-                period_text_or(&state, &period_text),
-                None,
-            );
+            let mut page = import_template(&state, lang, &who, period.to_string(), None);
             let catalogue = catalogue(lang.language);
             if commit && result.written.is_none() {
                 page.chrome.error = Some(catalogue.t("import.nothing_written").to_string());
@@ -263,13 +258,6 @@ async fn import_file(
 
 fn empty_file_text() -> String {
     "请选择要上传的文件 / choose the file to upload".to_string()
-}
-
-fn period_text_or(state: &NodeState, text: &str) -> String {
-    match parse_period(state, Some(text.trim()).filter(|text| !text.is_empty())) {
-        Ok(period) => period.to_string(),
-        Err(_) => text.to_string(),
-    }
 }
 
 // ---- Changes, as the pages read them ----
@@ -742,5 +730,73 @@ async fn revoke_from_page(
             "/registry/units/{code}?notice=revoked"
         ))),
         Err(error) => refused_on_unit_page(&state, lang, &who, &code, None, error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn posted(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+        fields
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_string()))
+            .collect()
+    }
+
+    /// `expected`: the change, or the field a refusal names.
+    fn check(fields: &[(&str, &str)], expected: Result<UnitChange, &str>) {
+        let read = change_from_form(&posted(fields));
+        match (read, expected) {
+            (Ok(change), Ok(wanted)) => assert_eq!(change, wanted, "{fields:?}"),
+            (Err(ApiError::BadRequest { field, .. }), Err(wanted)) => {
+                assert_eq!(field.as_deref(), Some(wanted), "{fields:?}")
+            }
+            (other, wanted) => panic!("{fields:?}: {other:?}, wanted {wanted:?}"),
+        }
+    }
+
+    #[test]
+    fn changes_are_read_from_the_posted_form() {
+        let suspend = |reason| Ok(UnitChange::Suspend { reason });
+        check(
+            &[("action", "suspend"), ("reason", "seasonal_stop")],
+            suspend(SuspensionReason::SeasonalStop),
+        );
+        check(
+            &[("action", "suspend"), ("reason", "stopped_for_remediation")],
+            suspend(SuspensionReason::StoppedForRemediation),
+        );
+        check(
+            &[
+                ("action", "suspend"),
+                ("reason", "other"),
+                ("other_reason", " 搬迁 "),
+            ],
+            suspend(SuspensionReason::Other("搬迁".to_string())),
+        );
+        check(
+            &[
+                ("action", "suspend"),
+                ("reason", "other"),
+                ("other_reason", " "),
+            ],
+            Err("other_reason"),
+        );
+        check(&[("action", "suspend")], Err("reason"));
+        check(&[("action", "resume")], Ok(UnitChange::Resume));
+        check(&[("action", "close")], Ok(UnitChange::Close));
+        check(
+            &[("action", "key_industry_in")],
+            Ok(UnitChange::SetKeyIndustry { key_industry: true }),
+        );
+        check(
+            &[("action", "key_industry_out")],
+            Ok(UnitChange::SetKeyIndustry {
+                key_industry: false,
+            }),
+        );
+        check(&[("action", "reclassify")], Err("action"));
+        check(&[], Err("action"));
     }
 }
