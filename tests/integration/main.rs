@@ -22,6 +22,7 @@ mod offline_entry;
 mod openapi;
 mod progress_summaries;
 mod registry;
+mod registry_pages;
 mod reminders;
 mod reporting;
 mod review_flow;

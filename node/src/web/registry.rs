@@ -352,8 +352,47 @@ async fn import_units(
     super::ApiQuery(query): super::ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let now = Timestamp::now_from_system_clock();
     let period = parse_period(&state, query.period.as_deref())?;
+    let (report, outcome) = check_and_import(
+        &state,
+        period,
+        body,
+        query.commit.unwrap_or(false),
+        query.accept_valid_rows.unwrap_or(false),
+        &admin.account.username,
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "period": period.to_string(),
+        "rows_read": report.rows_read,
+        "valid_rows": report.valid.len(),
+        "problems": report.problems,
+        "written": outcome.is_some(),
+        "added": outcome.as_ref().map(|outcome| outcome.summary.added),
+        "replaced": outcome.as_ref().map(|outcome| outcome.summary.replaced),
+        "new_logins": outcome.map(|outcome| outcome.new_logins).unwrap_or_default(),
+    })))
+}
+
+/// Reads an uploaded file of units and, when `commit` is set and the file is
+/// clean (or `accept_valid_rows`), writes its valid rows — what both
+/// `POST /api/v1/units/import` and the import page do. Answers the per-row
+/// report and what was written (`None`: nothing).
+pub async fn check_and_import(
+    state: &NodeState,
+    period: PeriodId,
+    body: Bytes,
+    commit: bool,
+    accept_valid_rows: bool,
+    by: &str,
+) -> Result<
+    (
+        crate::registry::import::ImportReport,
+        Option<crate::registry::flow::ImportOutcome>,
+    ),
+    ApiError,
+> {
+    let now = Timestamp::now_from_system_clock();
     let division = state.config.division;
     let report = tokio::task::spawn_blocking(move || {
         crate::registry::import::read_units(
@@ -368,32 +407,15 @@ async fn import_units(
         field: Some("file".to_string()),
         message: error.to_string(),
     })?;
-    let clean = report.problems.is_empty();
-    let write =
-        query.commit.unwrap_or(false) && (clean || query.accept_valid_rows.unwrap_or(false));
+    let write = commit && (report.problems.is_empty() || accept_valid_rows);
     let mut outcome = None;
     if write && !report.valid.is_empty() {
-        let imported = crate::registry::flow::import_units(
-            &state,
-            period,
-            report.valid.clone(),
-            &admin.account.username,
-            true,
-            now,
-        )
-        .await?;
+        let imported =
+            crate::registry::flow::import_units(state, period, report.valid.clone(), by, true, now)
+                .await?;
         outcome = Some(imported);
     }
-    Ok(Json(serde_json::json!({
-        "period": period.to_string(),
-        "rows_read": report.rows_read,
-        "valid_rows": report.valid.len(),
-        "problems": report.problems,
-        "written": outcome.is_some(),
-        "added": outcome.as_ref().map(|outcome| outcome.summary.added),
-        "replaced": outcome.as_ref().map(|outcome| outcome.summary.replaced),
-        "new_logins": outcome.map(|outcome| outcome.new_logins).unwrap_or_default(),
-    })))
+    Ok((report, outcome))
 }
 
 /// Query of `GET /api/v1/registry/lineage/suggestions`.

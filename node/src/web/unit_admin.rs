@@ -63,42 +63,86 @@ async fn change_unit(
     Path(code): Path<String>,
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if state.config.level() != zhibao_federation_protocol::NodeLevel::City {
-        return Err(ApiError::UnitCertificate(
-            crate::unit_certs::UnitCertError::NotACity,
-        ));
-    }
-    let code = in_registry(&state, &code)?;
-    let period = PeriodId::parse(&body.period).map_err(|error| ApiError::BadRequest {
-        field: Some("period".to_string()),
-        message: format!("period：{error}"),
-    })?;
-    let entry = crate::registry::flow::change_unit(
+    let entry = change_unit_of(
         &state,
-        period,
         &code,
+        &body.period,
         body.change,
         &body.why,
         &admin.account.username,
-        now(),
     )
-    .await
-    .map_err(|error| match error {
-        crate::registry::flow::RegistryFlowError::Registry(RegistryStoreError::NoSuchEntry {
-            ..
-        }) => ApiError::NotFound {
-            path: format!("/api/v1/units/{}?period={}", code.as_str(), body.period),
-        },
-        crate::registry::flow::RegistryFlowError::Registry(RegistryStoreError::Change(refused)) => {
-            ApiError::RegistryChange(refused)
-        }
-        other => ApiError::from(other),
-    })?;
+    .await?;
     Ok(Json(serde_json::json!({
         "unit": entry.unit.code.as_str(), "period": entry.period.to_string(),
         "status": entry.unit.status, "classes": entry.unit.classes,
         "key_industry": entry.unit.key_industry, "history": entry.history,
     })))
+}
+
+/// One registry change by a city admin, as `POST /api/v1/units/{code}/changes`
+/// and the unit page make it: a city node only, a unit of its registry, the
+/// registry's refusal as `REG003`.
+pub async fn change_unit_of(
+    state: &NodeState,
+    code: &str,
+    period: &str,
+    change: crate::registry::change::UnitChange,
+    why: &str,
+    by: &str,
+) -> Result<crate::registry::RegistryEntry, ApiError> {
+    if state.config.level() != zhibao_federation_protocol::NodeLevel::City {
+        return Err(ApiError::UnitCertificate(
+            crate::unit_certs::UnitCertError::NotACity,
+        ));
+    }
+    let code = in_registry(state, code)?;
+    let period = PeriodId::parse(period).map_err(|error| ApiError::BadRequest {
+        field: Some("period".to_string()),
+        message: format!("period：{error}"),
+    })?;
+    crate::registry::flow::change_unit(state, period, &code, change, why, by, now())
+        .await
+        .map_err(|error| match error {
+            crate::registry::flow::RegistryFlowError::Registry(
+                RegistryStoreError::NoSuchEntry { .. },
+            ) => ApiError::NotFound {
+                path: format!("/api/v1/units/{}?period={period}", code.as_str()),
+            },
+            crate::registry::flow::RegistryFlowError::Registry(RegistryStoreError::Change(
+                refused,
+            )) => ApiError::RegistryChange(refused),
+            other => ApiError::from(other),
+        })
+}
+
+/// Revokes every certificate of a unit in force, as the API and the unit page
+/// do; nothing to revoke is a refusal.
+pub async fn revoke_certificates_of(
+    state: &NodeState,
+    code: &str,
+    by: &str,
+) -> Result<Vec<u64>, ApiError> {
+    let code = in_registry(state, code)?;
+    if state.unit_certificates.is_none() {
+        return Err(crate::unit_certs::UnitCertError::NotACity.into());
+    }
+    let revoked = crate::unit_certs::revoke_all_of_unit(state, code.as_str(), by, now()).await?;
+    if revoked.is_empty() {
+        return Err(
+            crate::unit_certs::UnitCertError::NothingToRevoke(code.as_str().to_string()).into(),
+        );
+    }
+    Ok(revoked)
+}
+
+/// Issues a unit a login certificate, as the API and the unit page do.
+pub async fn issue_certificate_of(
+    state: &NodeState,
+    code: &str,
+    by: &str,
+) -> Result<crate::unit_certs::IssuedUnitCertificate, ApiError> {
+    let code = in_registry(state, code)?;
+    Ok(crate::unit_certs::issue(state, code.as_str(), by, now()).await?)
 }
 
 /// # `POST /api/v1/units/{code}/certificate`
@@ -109,9 +153,7 @@ async fn issue_certificate(
     Admin(admin): Admin,
     Path(code): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let code = in_registry(&state, &code)?;
-    let issued =
-        crate::unit_certs::issue(&state, code.as_str(), &admin.account.username, now()).await?;
+    let issued = issue_certificate_of(&state, &code, &admin.account.username).await?;
     Ok(Json(serde_json::json!({
         "unit": issued.record.unit, "serial": issued.record.serial,
         "not_after_ms": issued.record.not_after_ms,
@@ -146,25 +188,8 @@ async fn revoke_certificates(
     Admin(admin): Admin,
     Path(code): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let code = in_registry(&state, &code)?;
-    if state.unit_certificates.is_none() {
-        return Err(crate::unit_certs::UnitCertError::NotACity.into());
-    }
-    let revoked = crate::unit_certs::revoke_all_of_unit(
-        &state,
-        code.as_str(),
-        &admin.account.username,
-        now(),
-    )
-    .await?;
-    if revoked.is_empty() {
-        return Err(
-            crate::unit_certs::UnitCertError::NothingToRevoke(code.as_str().to_string()).into(),
-        );
-    }
-    Ok(Json(
-        serde_json::json!({"unit": code.as_str(), "revoked": revoked}),
-    ))
+    let revoked = revoke_certificates_of(&state, &code, &admin.account.username).await?;
+    Ok(Json(serde_json::json!({"unit": code, "revoked": revoked})))
 }
 
 /// The county routes (R34).
@@ -279,16 +304,27 @@ async fn decide(
             message: format!("请求内容无法读取 / the request body cannot be read: {error}"),
         })?
     };
-    let decided = crate::registry::flow::decide_proposal(
+    let decided = decide_proposal_as(
         state,
         id,
         confirm,
         body.note.as_deref().unwrap_or_default(),
         &admin.account.username,
-        now(),
     )
     .await?;
     Ok(Json(serde_json::json!({"proposal": decided})))
+}
+
+/// A city admin confirms or rejects a county proposal, as the API and the
+/// proposals page do.
+pub async fn decide_proposal_as(
+    state: &NodeState,
+    id: &str,
+    confirm: bool,
+    note: &str,
+    by: &str,
+) -> Result<crate::registry::county::CountyProposal, ApiError> {
+    Ok(crate::registry::flow::decide_proposal(state, id, confirm, note, by, now()).await?)
 }
 
 /// # `POST /api/v1/registry/proposals/{id}/confirm`

@@ -12,6 +12,7 @@
 pub mod account;
 pub mod accounts;
 pub mod chart;
+pub mod county;
 pub mod dashboard;
 pub mod data_report;
 pub mod federation;
@@ -22,6 +23,7 @@ pub mod public;
 pub mod registry;
 pub mod reporting;
 pub mod review;
+pub mod units;
 
 use std::sync::Arc;
 
@@ -51,6 +53,8 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .merge(federation::routes())
         .merge(accounts::routes())
         .merge(registry::routes())
+        .merge(units::routes())
+        .merge(county::routes())
         .merge(dashboard::routes())
         .merge(data_report::routes())
         .merge(public::routes())
@@ -427,6 +431,14 @@ impl Chrome {
                 ("/registry", "nav.registry"),
             ],
         };
+        // The registry work of a city: county proposals and their decisions.
+        if state.config.level() == zhibao_federation_protocol::NodeLevel::City {
+            match role {
+                Role::Admin => links.push(("/registry/proposals", "nav.proposals")),
+                Role::County { .. } => links.push(("/registry/county", "nav.county")),
+                Role::Reviewer | Role::Enterprise { .. } => {}
+            }
+        }
         links.push(("/password", "nav.password"));
         chrome.nav = links
             .into_iter()
