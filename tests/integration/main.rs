@@ -20,6 +20,7 @@ mod lineage;
 mod node_start;
 mod offline_entry;
 mod openapi;
+mod overseers;
 mod progress_summaries;
 mod registry;
 mod registry_pages;

@@ -46,16 +46,28 @@ pub enum AccountAdminError {
 
 /// The roles an admin may create accounts for (enterprise logins come with
 /// their units; the admin and the first reviewers with the node).
-pub const CREATABLE_ROLES: [&str; 2] = ["county", "reviewer"];
+pub const CREATABLE_ROLES: [&str; 4] = ["county", "reviewer", "group", "supervision"];
+
+/// What a new account is for, as an admin writes it.
+#[derive(Debug, Clone, Default)]
+pub struct NewAccountScope<'a> {
+    /// A county user's county.
+    pub county: Option<&'a str>,
+    /// A group company's name, as the registry records it (R41).
+    pub group: Option<&'a str>,
+    /// A supervision centre's provinces (R42).
+    pub provinces: Option<&'a [String]>,
+}
 
 /// Checks a new account: a login name of 3–64 letters, digits, `.`, `_`, `-`;
 /// a role an admin may create; for a county user, a county inside the node's division.
 pub fn new_account_role(
     username: &str,
     role: &str,
-    county: Option<&str>,
+    scope: &NewAccountScope<'_>,
     node_division: DivisionCode,
 ) -> Result<Role, AccountAdminError> {
+    let county = scope.county;
     let name_ok = (3..=64).contains(&username.chars().count())
         && username
             .chars()
@@ -95,10 +107,54 @@ pub fn new_account_role(
                 "county：请填写区县代码（如 320102） / county: give the county code (e.g. 320102)"
                     .to_string(),
         }),
+        ("group", None) => {
+            let group = scope.group.map(str::trim).unwrap_or_default();
+            if group.is_empty() || group.chars().count() > 100 {
+                return Err(AccountAdminError::BadNewAccount {
+                    field: "group",
+                    message: "group：请填写集团公司名称（与名录中所填一致） / group: the group company's name, as the registry records it".to_string(),
+                });
+            }
+            Ok(Role::Group {
+                group: group.to_string(),
+            })
+        }
+        ("supervision", None) => {
+            let provinces: Vec<DivisionCode> = scope
+                .provinces
+                .unwrap_or_default()
+                .iter()
+                .map(|code| {
+                    DivisionCode::parse(code)
+                        .ok()
+                        .filter(|province| {
+                            province.kind() == crate::division::DivisionKind::Province
+                                && node_division.contains(*province)
+                        })
+                        .ok_or_else(|| AccountAdminError::BadNewAccount {
+                            field: "provinces",
+                            message: format!(
+                                "provinces：{code} 不是本辖区的省级代码 / provinces: {code} is not a province of this jurisdiction"
+                            ),
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+            if provinces.is_empty() {
+                return Err(AccountAdminError::BadNewAccount {
+                    field: "provinces",
+                    message: "provinces：请列出督查中心负责的省份（如 [\"320000\"]） / provinces: list the provinces the centre oversees (e.g. [\"320000\"])".to_string(),
+                });
+            }
+            Ok(Role::Supervision { provinces })
+        }
+        ("group" | "supervision", Some(_)) => Err(AccountAdminError::BadNewAccount {
+            field: "county",
+            message: "county：只有县级用户填写区县 / county: only for a county user".to_string(),
+        }),
         (other, _) => Err(AccountAdminError::BadNewAccount {
             field: "role",
             message: format!(
-                "role：不能新建 {other} 账户，只能新建 county 或 reviewer / role: {other} accounts cannot be created here, only county or reviewer"
+                "role：不能新建 {other} 账户，只能新建 county、reviewer、group 或 supervision / role: {other} accounts cannot be created here, only county, reviewer, group or supervision"
             ),
         }),
     }
@@ -156,7 +212,7 @@ pub fn within_jurisdiction(
     unit_county: Option<DivisionCode>,
 ) -> bool {
     match &account.role {
-        Role::Admin | Role::Reviewer => true,
+        Role::Admin | Role::Reviewer | Role::Group { .. } | Role::Supervision { .. } => true,
         Role::County { county } => node_division.contains(*county),
         Role::Enterprise { .. } => unit_county.is_some_and(|county| node_division.contains(county)),
     }

@@ -53,6 +53,17 @@ pub enum Role {
         /// The county.
         county: DivisionCode,
     },
+    /// 集团公司 (R41): oversees its subsidiaries' reporting, read-only — the
+    /// units whose registry entry names this group.
+    Group {
+        /// The group company's name as the registry records it.
+        group: String,
+    },
+    /// 督查中心 (R42): reviews the data of a set of provinces, read-only.
+    Supervision {
+        /// The provinces it oversees.
+        provinces: Vec<DivisionCode>,
+    },
 }
 
 impl Role {
@@ -63,6 +74,8 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Enterprise { .. } => "enterprise",
             Role::County { .. } => "county",
+            Role::Group { .. } => "group",
+            Role::Supervision { .. } => "supervision",
         }
     }
 
@@ -70,7 +83,11 @@ impl Role {
     pub fn unit(&self) -> Option<&str> {
         match self {
             Role::Enterprise { unit } => Some(unit),
-            Role::Admin | Role::Reviewer | Role::County { .. } => None,
+            Role::Admin
+            | Role::Reviewer
+            | Role::County { .. }
+            | Role::Group { .. }
+            | Role::Supervision { .. } => None,
         }
     }
 }

@@ -72,6 +72,14 @@ fn managed_view(state: &NodeState, account: &Account) -> Result<Option<AccountVi
         unit_name: unit.map(|current| current.unit.name),
         county: match &account.role {
             super::Role::County { county } => Some(county.to_string()),
+            super::Role::Supervision { provinces } => Some(
+                provinces
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            super::Role::Group { group } => Some(group.clone()),
             super::Role::Admin | super::Role::Reviewer | super::Role::Enterprise { .. } => None,
         },
         disabled: account.disabled,
@@ -389,11 +397,11 @@ pub async fn create_account(
     state: &NodeState,
     username: &str,
     role: &str,
-    county: Option<&str>,
+    scope: &admin::NewAccountScope<'_>,
     by: &str,
     now: Timestamp,
 ) -> Result<(AccountView, String), AccountServiceError> {
-    let role = admin::new_account_role(username, role, county, state.config.division)?;
+    let role = admin::new_account_role(username, role, scope, state.config.division)?;
     let Some((password, hash)) = new_initial_passwords(1).await?.into_iter().next() else {
         return Err(AccountServiceError::Internal(
             "no password was generated".to_string(),

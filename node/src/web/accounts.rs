@@ -82,6 +82,10 @@ pub struct NewAccount {
     role: String,
     /// The county of a county user, e.g. `320102`.
     county: Option<String>,
+    /// A group company's name (role `group`, R41).
+    group: Option<String>,
+    /// A supervision centre's provinces (role `supervision`, R42).
+    provinces: Option<Vec<String>>,
 }
 
 /// # `POST /api/v1/accounts`
@@ -97,7 +101,11 @@ async fn create_account(
         &state,
         body.username.trim(),
         &body.role,
-        body.county.as_deref(),
+        &crate::accounts::admin::NewAccountScope {
+            county: body.county.as_deref(),
+            group: body.group.as_deref(),
+            provinces: body.provinces.as_deref(),
+        },
         &admin.account.username,
         now,
     )

@@ -254,3 +254,24 @@ impl<S: Send + Sync> FromRequestParts<S> for SameOrigin {
         Ok(SameOrigin)
     }
 }
+
+/// Whether the caller may see a unit of this node's registry (its entry and
+/// its reports): an enterprise its own unit; admins and reviewers the node's
+/// jurisdiction; a county user its county; a group company (R41) the units
+/// the registry names as its subsidiaries; a supervision centre (R42) the
+/// units of its provinces.
+pub fn sees_unit(state: &NodeState, role: &Role, unit: &crate::registry::SurveyUnit) -> bool {
+    let in_node = state.config.division.contains(unit.county);
+    match role {
+        Role::Enterprise { unit: own } => own == unit.code.as_str(),
+        Role::Admin | Role::Reviewer => in_node,
+        Role::County { county } => county.contains(unit.county),
+        Role::Group { group } => in_node && unit.group_company.as_deref() == Some(group.as_str()),
+        Role::Supervision { provinces } => {
+            in_node
+                && provinces
+                    .iter()
+                    .any(|province| province.contains(unit.county))
+        }
+    }
+}

@@ -25,11 +25,13 @@ pub fn routes() -> Router<Arc<NodeState>> {
         .route("/api/v1/urge", post(urge))
 }
 
-/// Who sees which notices: a unit its own; bureau users their node's.
-pub fn audience_of(role: &Role) -> Audience {
+/// Who sees which notices: a unit its own; bureau users their node's;
+/// read-only overseers (group companies, supervision centres) none.
+pub fn audience_of(role: &Role) -> Option<Audience> {
     match role {
-        Role::Enterprise { unit } => Audience::Unit(unit.clone()),
-        Role::Admin | Role::Reviewer | Role::County { .. } => Audience::Bureau,
+        Role::Enterprise { unit } => Some(Audience::Unit(unit.clone())),
+        Role::Admin | Role::Reviewer | Role::County { .. } => Some(Audience::Bureau),
+        Role::Group { .. } | Role::Supervision { .. } => None,
     }
 }
 
@@ -48,8 +50,10 @@ async fn notices(
     super::ApiQuery(query): super::ApiQuery<NoticesQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let limit = query.limit.unwrap_or(50).min(200);
-    let notices =
-        crate::urging::flow::notices_for(&state, &audience_of(&caller.account.role), limit)?;
+    let notices = match audience_of(&caller.account.role) {
+        Some(audience) => crate::urging::flow::notices_for(&state, &audience, limit)?,
+        None => Vec::new(),
+    };
     Ok(Json(
         serde_json::json!({"count": notices.len(), "notices": notices}),
     ))
@@ -123,7 +127,11 @@ async fn urge(
     }
     let within = match &caller.account.role {
         Role::County { county } => *county,
-        Role::Admin | Role::Reviewer | Role::Enterprise { .. } => state.config.division,
+        Role::Admin
+        | Role::Reviewer
+        | Role::Enterprise { .. }
+        | Role::Group { .. }
+        | Role::Supervision { .. } => state.config.division,
     };
     let urged = crate::urging::flow::urge_units(
         &state,

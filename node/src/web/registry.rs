@@ -52,6 +52,16 @@ pub fn caller_scope(state: &NodeState, role: &Role) -> Result<DivisionCode, ApiE
     match role {
         Role::Admin | Role::Reviewer => Ok(state.config.division),
         Role::County { county } => Ok(*county),
+        // A group company sees its subsidiaries anywhere in the node's registry.
+        Role::Group { .. } => Ok(state.config.division),
+        // A supervision centre: its first province unless it names another of them.
+        Role::Supervision { provinces } => provinces
+            .iter()
+            .copied()
+            .find(|province| state.config.division.contains(*province))
+            .ok_or(ApiError::Forbidden {
+                needed: "supervision centre of a province of this node",
+            }),
         Role::Enterprise { .. } => Err(ApiError::Forbidden {
             needed: "bureau (admin, reviewer or county)",
         }),
@@ -148,7 +158,17 @@ fn filtered_entries(
         Some(text) => {
             let division = DivisionCode::parse(text)
                 .map_err(|error| bad_query("division", error.to_string()))?;
-            if !scope.contains(division) {
+            let supervised = match role {
+                Role::Supervision { provinces } => {
+                    provinces.iter().any(|province| province.contains(division))
+                }
+                Role::Admin
+                | Role::Reviewer
+                | Role::County { .. }
+                | Role::Enterprise { .. }
+                | Role::Group { .. } => false,
+            };
+            if !scope.contains(division) && !supervised {
                 return Err(ApiError::OutsideJurisdiction {
                     division: division.to_string(),
                 });
@@ -181,7 +201,8 @@ fn filtered_entries(
         key_industry: None,
         industry: None,
     };
-    let entries = state.registry.list(period, Some(&filter))?;
+    let mut entries = state.registry.list(period, Some(&filter))?;
+    entries.retain(|entry| super::auth::sees_unit(state, role, &entry.unit));
     Ok((period, within, entries))
 }
 
@@ -200,7 +221,12 @@ async fn list_units(
         query.status.as_deref(),
         query.period.as_deref(),
     )?;
-    let counts = state.registry.counts(period, within)?;
+    // A group company's view is its subsidiaries: the jurisdiction's counts are not its to see.
+    let counts = match &caller.account.role {
+        Role::Group { .. } => serde_json::Value::Null,
+        _ => serde_json::to_value(state.registry.counts(period, within)?)
+            .map_err(|error| ApiError::Internal(error.to_string()))?,
+    };
     Ok(Json(serde_json::json!({
         "period": period.to_string(),
         "division": within.to_string(),
@@ -319,7 +345,7 @@ async fn one_unit(
         .ok_or_else(not_found)?;
     let visible = match &caller.account.role {
         Role::Enterprise { unit } => unit == unit_code.as_str(),
-        role => caller_scope(&state, role).is_ok_and(|scope| scope.contains(current.unit.county)),
+        role => super::auth::sees_unit(&state, role, &current.unit),
     };
     // Someone else's unit is "not found", not "forbidden": its existence is not theirs to learn.
     if !visible {

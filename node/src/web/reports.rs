@@ -122,6 +122,16 @@ pub(crate) fn check_access(
             });
             if in_county { Ok(()) } else { Err(not_found()) }
         }
+        // Read-only overseers see what the registry gives them, nothing else.
+        Role::Group { .. } | Role::Supervision { .. } => {
+            let seen = crate::registry::UnitCode::parse(unit)
+                .ok()
+                .and_then(|code| state.registry.current_unit(&code).ok().flatten())
+                .is_some_and(|current| {
+                    super::auth::sees_unit(state, &caller.account.role, &current.unit)
+                });
+            if seen { Ok(()) } else { Err(not_found()) }
+        }
     }
 }
 
@@ -323,7 +333,7 @@ async fn check(
             service::reviewer_check(&state, &key, &form, period, &caller.account.username, now())
                 .await?
         }
-        Role::Admin | Role::County { .. } => {
+        Role::Admin | Role::County { .. } | Role::Group { .. } | Role::Supervision { .. } => {
             let status = state.reports.status.get(&key.to_bytes())?;
             let number = status.and_then(|status| status.latest_version).unwrap_or(0);
             let version = state.reports.version(&key, number)?;

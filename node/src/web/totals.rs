@@ -46,7 +46,11 @@ pub(crate) fn bad(field: &str, message: String) -> ApiError {
 pub(crate) fn scope_of(state: &NodeState, role: &Role) -> DivisionCode {
     match role {
         Role::County { county } => *county,
-        Role::Admin | Role::Reviewer | Role::Enterprise { .. } => state.config.division,
+        Role::Admin
+        | Role::Reviewer
+        | Role::Enterprise { .. }
+        | Role::Group { .. }
+        | Role::Supervision { .. } => state.config.division,
     }
 }
 

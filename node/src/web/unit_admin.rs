@@ -273,7 +273,9 @@ async fn list_proposals(
         crate::accounts::Role::County { county } => *county,
         crate::accounts::Role::Admin
         | crate::accounts::Role::Reviewer
-        | crate::accounts::Role::Enterprise { .. } => state.config.division,
+        | crate::accounts::Role::Enterprise { .. }
+        | crate::accounts::Role::Group { .. }
+        | crate::accounts::Role::Supervision { .. } => state.config.division,
     };
     let proposals =
         crate::registry::flow::proposals_within(&state, within, query.pending.unwrap_or(false))?;

@@ -17,9 +17,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first: u32 = arguments.next().ok_or(usage)?.parse()?;
     let count: u32 = arguments.next().ok_or(usage)?.parse()?;
     let config = NodeConfig::load(std::path::Path::new(&config_path))?;
-    let listeners = NodeListeners::bind(&config)?;
-    let node =
-        zhibao_node::node::start(config, listeners, Timestamp::now_from_system_clock()).await?;
+    // The same city ran in the test process a moment ago: its ports and its
+    // data folder's lock are released shortly after its stop, so retry for a while.
+    let started = std::time::Instant::now();
+    let node = loop {
+        let attempt = match NodeListeners::bind(&config) {
+            Ok(listeners) => {
+                zhibao_node::node::start(
+                    config.clone(),
+                    listeners,
+                    Timestamp::now_from_system_clock(),
+                )
+                .await
+            }
+            Err(error) => Err(error),
+        };
+        match attempt {
+            Ok(node) => break node,
+            Err(error) if started.elapsed() < std::time::Duration::from_secs(20) => {
+                eprintln!("queueing-city: not yet: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
     testkit::queue_registry_changes(&node, "320102", first, count).await;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "queued")?;

@@ -138,9 +138,11 @@ fn proposal_rows(state: &NodeState, lang: Lang, proposals: &[CountyProposal]) ->
 fn county_of(signed_in: &SignedIn) -> Result<DivisionCode, ApiError> {
     match signed_in.account.role {
         Role::County { county } => Ok(county),
-        Role::Admin | Role::Reviewer | Role::Enterprise { .. } => {
-            Err(ApiError::Forbidden { needed: "county" })
-        }
+        Role::Admin
+        | Role::Reviewer
+        | Role::Enterprise { .. }
+        | Role::Group { .. }
+        | Role::Supervision { .. } => Err(ApiError::Forbidden { needed: "county" }),
     }
 }
 

@@ -412,6 +412,7 @@ impl Chrome {
         ));
         let mut links: Vec<(&'static str, &'static str)> = match role {
             Role::Enterprise { .. } => vec![("/home", "nav.home")],
+            Role::Group { .. } | Role::Supervision { .. } => vec![("/registry", "nav.registry")],
             Role::Reviewer => vec![
                 ("/review", "nav.review"),
                 ("/progress", "nav.progress"),
@@ -436,7 +437,10 @@ impl Chrome {
             match role {
                 Role::Admin => links.push(("/registry/proposals", "nav.proposals")),
                 Role::County { .. } => links.push(("/registry/county", "nav.county")),
-                Role::Reviewer | Role::Enterprise { .. } => {}
+                Role::Reviewer
+                | Role::Enterprise { .. }
+                | Role::Group { .. }
+                | Role::Supervision { .. } => {}
             }
         }
         links.push(("/password", "nav.password"));
@@ -454,16 +458,15 @@ impl Chrome {
         // store failure leaves it empty; the page itself still works).
         let since = crate::clock::Timestamp::now_from_system_clock().0
             - NOTICE_AREA_DAYS * 24 * 3600 * 1000;
-        chrome.recent_notices = crate::urging::flow::notices_for(
-            state,
-            &crate::web::notices::audience_of(role),
-            NOTICE_AREA_COUNT,
-        )
-        .unwrap_or_default()
-        .iter()
-        .filter(|notice| notice.at_ms >= since)
-        .map(|notice| NoticeLine::of(notice, lang))
-        .collect();
+        chrome.recent_notices = crate::web::notices::audience_of(role)
+            .and_then(|audience| {
+                crate::urging::flow::notices_for(state, &audience, NOTICE_AREA_COUNT).ok()
+            })
+            .unwrap_or_default()
+            .iter()
+            .filter(|notice| notice.at_ms >= since)
+            .map(|notice| NoticeLine::of(notice, lang))
+            .collect();
         chrome
     }
 
@@ -502,6 +505,7 @@ pub fn home_of(role: &Role) -> &'static str {
         Role::Reviewer => "/review",
         Role::Admin => "/federation",
         Role::County { .. } => "/progress",
+        Role::Group { .. } | Role::Supervision { .. } => "/registry",
     }
 }
 

@@ -38,14 +38,15 @@ async fn notices(
     let mut chrome = Chrome::signed_in(&state, lang, signed_in, "notices.page_title", "");
     // The page lists them all: the notice area above would repeat the first ones.
     chrome.recent_notices.clear();
-    let lines = crate::urging::flow::notices_for(
-        &state,
-        &crate::web::notices::audience_of(&signed_in.account.role),
-        NOTICES_LISTED,
-    )
-    .or_page(lang)?
-    .iter()
-    .map(|notice| NoticeLine::of(notice, lang))
-    .collect();
+    let notices = match crate::web::notices::audience_of(&signed_in.account.role) {
+        Some(audience) => {
+            crate::urging::flow::notices_for(&state, &audience, NOTICES_LISTED).or_page(lang)?
+        }
+        None => Vec::new(),
+    };
+    let lines = notices
+        .iter()
+        .map(|notice| NoticeLine::of(notice, lang))
+        .collect();
     render(lang, &NoticesTemplate { chrome, lines })
 }

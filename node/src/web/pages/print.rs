@@ -316,7 +316,9 @@ async fn print_page(
     let back_href = match who.account.role {
         Role::Enterprise { .. } => format!("/reports/{}/{}/{}", key.unit, key.form, key.period),
         Role::Reviewer => format!("/review/{}/{}/{}", key.unit, key.form, key.period),
-        Role::Admin | Role::County { .. } => "/".to_string(),
+        Role::Admin | Role::County { .. } | Role::Group { .. } | Role::Supervision { .. } => {
+            "/".to_string()
+        }
     };
     let explanations: BTreeMap<String, String> = printed.content.explanations.clone();
     let page = PrintTemplate {

@@ -187,9 +187,12 @@ fn registry_template(
         ),
     };
     let search = query.q.clone().unwrap_or_default();
-    let all_in_scope = state
+    let mut all_in_scope = state
         .registry
         .list(period, Some(&UnitFilter::within(scope)))?;
+    // A group company sees its subsidiaries only.
+    all_in_scope
+        .retain(|entry| crate::web::auth::sees_unit(state, &caller.0.account.role, &entry.unit));
     let counties: BTreeSet<DivisionCode> =
         all_in_scope.iter().map(|entry| entry.unit.county).collect();
     let filter = UnitFilter {
@@ -285,9 +288,19 @@ fn registry_template(
 /// The registry within the caller's jurisdiction; a city admin also sees lineage suggestions.
 async fn registry_page(
     State(state): State<Arc<NodeState>>,
-    Page { who, lang }: Page<BureauUser>,
+    Page { who, lang }: Page<crate::web::auth::Caller>,
     Query(query): Query<RegistryQuery>,
 ) -> Result<Response, PageError> {
+    // Bureau users and the read-only overseers (group companies, supervision centres).
+    if matches!(who.0.account.role, crate::accounts::Role::Enterprise { .. }) {
+        return Err(PageError::new(
+            lang,
+            crate::web::error::ApiError::Forbidden {
+                needed: "bureau user or overseer",
+            },
+        ));
+    }
+    let who = BureauUser(who.0);
     let mut page = registry_template(&state, lang, &who, &query).or_page(lang)?;
     if query.notice.as_deref() == Some("linked") {
         page.chrome.notice = Some(catalogue(lang.language).t("registry.linked").to_string());
