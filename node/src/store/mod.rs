@@ -413,6 +413,24 @@ impl<V: Record> Tree<V> {
         })
     }
 
+    /// The last `limit` records whose key starts with `prefix`, last key first
+    /// (reads only those, not the whole prefix).
+    pub fn scan_prefix_last(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, V)>, StoreError> {
+        self.tree
+            .scan_prefix(prefix)
+            .rev()
+            .take(limit)
+            .map(|entry| {
+                let (key, bytes) = entry?;
+                Ok((key.to_vec(), decode(self.name, &bytes)?))
+            })
+            .collect()
+    }
+
     /// All records with keys in `start..` in key order.
     pub fn range_from(
         &self,

@@ -83,14 +83,13 @@ impl NoticeTrees {
 
     /// The newest `limit` notices of an audience, newest first.
     pub fn newest_for(&self, audience: &Audience, limit: usize) -> Result<Vec<Notice>, StoreError> {
-        let mut notices = self
+        // Keys sort by moment within an audience: the last ones are the newest.
+        Ok(self
             .notices
-            .scan_prefix(&audience_prefix(audience))
-            .map(|entry| entry.map(|(_, notice)| notice))
-            .collect::<Result<Vec<_>, _>>()?;
-        notices.reverse();
-        notices.truncate(limit);
-        Ok(notices)
+            .scan_prefix_last(&audience_prefix(audience), limit)?
+            .into_iter()
+            .map(|(_, notice)| notice)
+            .collect())
     }
 
     /// How far a job got, if it ever ran.
