@@ -231,11 +231,49 @@ async fn a_group_company_and_a_supervision_centre_see_only_theirs_and_change_not
             .0,
         200
     );
+    // It reads the totals and the progress of its province (its first, by default), not another's.
+    let (status, totals) = federation
+        .call(
+            NATION,
+            "GET",
+            "/api/v1/aggregates?form=G101&period=2025",
+            &centre,
+            Body::Empty,
+        )
+        .await;
+    assert_eq!(status, 200, "{totals}");
+    assert_eq!(totals["division"], "320000", "{totals}");
+    let (status, progress) = federation
+        .call(
+            NATION,
+            "GET",
+            "/api/v1/progress?form=G101&period=2025",
+            &centre,
+            Body::Empty,
+        )
+        .await;
+    assert_eq!(status, 200, "{progress}");
+    let rows = progress["rows"].as_array().unwrap();
+    assert!(
+        rows.iter()
+            .all(|row| row["division"].as_str().unwrap().starts_with("32")),
+        "{progress}"
+    );
+    let elsewhere = "/api/v1/aggregates?form=G101&period=2025&division=330000";
+    let (status, _) = federation
+        .call(NATION, "GET", elsewhere, &centre, Body::Empty)
+        .await;
+    assert_eq!(status, 403);
+    for path in ["/api/v1/aggregates", "/api/v1/progress"] {
+        let (status, _) = federation
+            .call(NATION, "GET", path, &group, Body::Empty)
+            .await;
+        assert_eq!(status, 403, "{path}");
+    }
 
     // Neither acts.
     for token in [&group, &centre] {
         for (method, path, body) in [
-            ("GET", "/api/v1/aggregates", Body::Empty),
             ("GET", "/api/v1/review/queue", Body::Empty),
             ("GET", "/api/v1/accounts", Body::Empty),
             (

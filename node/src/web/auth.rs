@@ -221,6 +221,33 @@ impl FromRequestParts<Arc<NodeState>> for BureauUser {
     }
 }
 
+/// Who may read totals and progress: bureau users, and supervision centres
+/// for their provinces (R42).
+#[derive(Debug, Clone)]
+pub struct TotalsReader(pub SignedIn);
+
+impl FromRequestParts<Arc<NodeState>> for TotalsReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<NodeState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        with_role(
+            caller,
+            "bureau user or supervision centre",
+            |role| {
+                matches!(
+                    role,
+                    Role::Admin | Role::Reviewer | Role::County { .. } | Role::Supervision { .. }
+                )
+            },
+            TotalsReader,
+        )
+    }
+}
+
 impl FromRequestParts<Arc<NodeState>> for EnterpriseUser {
     type Rejection = ApiError;
 

@@ -90,6 +90,39 @@ pub(crate) fn form_definition(state: &NodeState, form: &str) -> Result<Form, Api
 }
 
 /// `division=` within the caller's scope (the scope itself when absent).
+/// The division a totals or progress query covers: `division=` inside the
+/// caller's scope (a supervision centre: inside one of its provinces, by
+/// default its first), else the whole scope.
+pub(crate) fn scope_for(
+    state: &NodeState,
+    role: &Role,
+    division: Option<&str>,
+) -> Result<DivisionCode, ApiError> {
+    let Role::Supervision { provinces } = role else {
+        return division_within(scope_of(state, role), division);
+    };
+    let mine = provinces
+        .iter()
+        .copied()
+        .filter(|province| state.config.division.contains(*province));
+    match division {
+        None | Some("") => mine.into_iter().next().ok_or(ApiError::Forbidden {
+            needed: "supervision centre of a province of this node",
+        }),
+        Some(text) => {
+            let wanted =
+                DivisionCode::parse(text).map_err(|error| bad("division", error.to_string()))?;
+            if mine.into_iter().any(|province| province.contains(wanted)) {
+                Ok(wanted)
+            } else {
+                Err(ApiError::OutsideJurisdiction {
+                    division: text.to_string(),
+                })
+            }
+        }
+    }
+}
+
 pub(crate) fn division_within(
     scope: DivisionCode,
     division: Option<&str>,
@@ -160,8 +193,7 @@ fn table_for(
     query: &AggregateQuery,
 ) -> Result<TotalsTable, ApiError> {
     let (form, period) = form_and_period(state, query.form.as_deref(), query.period.as_deref())?;
-    let scope = scope_of(state, &caller.account.role);
-    let within = division_within(scope, query.division.as_deref())?;
+    let within = scope_for(state, &caller.account.role, query.division.as_deref())?;
     let indicators: Option<Vec<String>> = query.indicators.as_ref().map(|list| {
         list.split(',')
             .map(|key| key.trim().to_string())
@@ -183,7 +215,7 @@ fn table_for(
 /// Totals over accepted data in the caller's jurisdiction (exact decimals).
 async fn aggregates(
     State(state): State<Arc<NodeState>>,
-    BureauUser(caller): BureauUser,
+    super::auth::TotalsReader(caller): super::auth::TotalsReader,
     super::ApiQuery(query): super::ApiQuery<AggregateQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let table = table_for(&state, &caller, &query)?;
@@ -319,6 +351,8 @@ pub struct ProgressQuery {
     form: Option<String>,
     period: Option<String>,
     city: Option<String>,
+    /// A division inside the caller's scope (a supervision centre: one of its provinces).
+    division: Option<String>,
 }
 
 /// A late unit of a city's summary, as the API shows it.
@@ -337,11 +371,11 @@ fn late_unit_json(unit: &crate::progress::SummaryLateUnit) -> serde_json::Value 
 /// the late bureaus, and with `city=` the late units of that city's summary.
 async fn progress(
     State(state): State<Arc<NodeState>>,
-    BureauUser(caller): BureauUser,
+    super::auth::TotalsReader(caller): super::auth::TotalsReader,
     super::ApiQuery(query): super::ApiQuery<ProgressQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (form, period) = form_and_period(&state, query.form.as_deref(), query.period.as_deref())?;
-    let scope = scope_of(&state, &caller.account.role);
+    let scope = scope_for(&state, &caller.account.role, query.division.as_deref())?;
     let registry_period =
         PeriodId::parse(&period).map_err(|error| bad("period", error.to_string()))?;
     let city = query
