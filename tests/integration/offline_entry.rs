@@ -292,6 +292,19 @@ async fn a_unit_fills_its_form_offline_and_keeps_a_copy_of_record() {
         unit,
         &unit.code,
         "2025",
+        vec![b'P'; 6 * 1024 * 1024],
+    )
+    .await;
+    assert_eq!(
+        status, 413,
+        "an oversized upload is refused before it is read: {answer}"
+    );
+    assert_eq!(answer["error"]["code"], "GEN413", "{answer}");
+    let (status, answer) = upload(
+        &federation,
+        unit,
+        &unit.code,
+        "2025",
         fill_in(&template, &typed, &[], Some("G101-16")),
     )
     .await;

@@ -98,6 +98,11 @@ pub enum ApiError {
     /// County work (R34) refused.
     #[error(transparent)]
     County(#[from] crate::registry::flow::CountyFlowError),
+    /// The body is over the route's limit.
+    #[error(
+        "上传内容过大，请缩小文件或分批上传 / the upload is too large: make the file smaller or send it in parts"
+    )]
+    BodyTooLarge,
     /// On the certificate-login address, the certificate names another unit.
     #[error(
         "证书与账户不符：请使用本单位的证书和本单位的账户登录 / the certificate belongs to another unit: log in with your own unit's certificate and account"
@@ -151,6 +156,7 @@ impl ApiError {
             ApiError::RegistryChange(_) => (StatusCode::CONFLICT, "REG003"),
             ApiError::County(error) => county_status_and_code(error),
             ApiError::CertificateOfAnotherAccount => (StatusCode::FORBIDDEN, "ACC011"),
+            ApiError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "GEN413"),
             ApiError::Inbound(inbound) => inbound_status_and_code(inbound),
             ApiError::AccountAdmin(admin) => account_admin_status_and_code(admin),
             ApiError::Lineage(lineage) => lineage_status_and_code(lineage),
@@ -189,6 +195,7 @@ impl ApiError {
             | ApiError::RegistryChange(_)
             | ApiError::County(_)
             | ApiError::CertificateOfAnotherAccount
+            | ApiError::BodyTooLarge
             | ApiError::AccountAdmin(_)
             | ApiError::Publication(_)
             | ApiError::Inbound(_)

@@ -169,6 +169,38 @@ where
     }
 }
 
+/// Raw body extractor (uploaded files) whose refusals are [`ApiError`]s: a
+/// body over the route's limit is 413 GEN413 in the error envelope, not
+/// axum's plain text, and is refused before it is read in full.
+#[derive(Debug, Clone, Default)]
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S> axum::extract::FromRequest<S> for ApiBytes
+where
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(ApiBytes(bytes)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::BodyTooLarge)
+            }
+            Err(rejection) => Err(ApiError::BadRequest {
+                field: None,
+                message: format!(
+                    "请求内容无法读取 / the request body cannot be read: {}",
+                    rejection.body_text()
+                ),
+            }),
+        }
+    }
+}
+
 /// # `POST /api/v1/admin/backup`
 /// Admins: writes a backup of the running node's store into `backups/` beside
 /// its data folder (the nightly job does the same) and answers where.

@@ -376,7 +376,7 @@ async fn import_units(
     State(state): State<Arc<NodeState>>,
     Admin(admin): Admin,
     super::ApiQuery(query): super::ApiQuery<ImportQuery>,
-    body: Bytes,
+    super::ApiBytes(body): super::ApiBytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let period = parse_period(&state, query.period.as_deref())?;
     let (report, outcome) = check_and_import(

@@ -694,7 +694,7 @@ async fn upload_workbook(
     State(state): State<Arc<NodeState>>,
     enterprise: EnterpriseUser,
     Path(path): ReportPath,
-    body: axum::body::Bytes,
+    super::ApiBytes(body): super::ApiBytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (key, form, period) = key_of(&state, &path)?;
     require_own_unit(&enterprise, &key.unit)?;
