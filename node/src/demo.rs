@@ -560,14 +560,34 @@ pub async fn seed_reports(running: &RunningFederation, now: Timestamp) -> Result
                 None,
             )
             .map_err(|error| as_error(error.to_string()))?;
-        let active: Vec<String> = entries
+        let active_units: Vec<&crate::registry::SurveyUnit> = entries
             .iter()
             .filter(|entry| matches!(entry.unit.status, crate::registry::UnitStatus::Active))
-            .map(|entry| entry.unit.code.as_str().to_string())
+            .map(|entry| &entry.unit)
             .collect();
-        for (index, unit) in active.iter().enumerate() {
+        let active: Vec<String> = active_units
+            .iter()
+            .map(|unit| unit.code.as_str().to_string())
+            .collect();
+        for (index, unit) in active_units.iter().enumerate() {
             let scale = u32::try_from(index).unwrap_or(0);
-            seed_previous_year(state, unit, &previous.to_string(), demo_values(scale), now)
+            let values = demo_values(scale);
+            seed_previous_year(
+                state,
+                unit.code.as_str(),
+                &previous.to_string(),
+                values.clone(),
+                now,
+            )
+            .map_err(|error| as_error(error.to_string()))?;
+            seed_previous_totals(running, unit, &previous.to_string(), &values.values)
+                .map_err(|error| as_error(error.to_string()))?;
+        }
+        for node in &running.nodes {
+            node.state
+                .store
+                .commit_durable()
+                .await
                 .map_err(|error| as_error(error.to_string()))?;
         }
         state
@@ -636,6 +656,47 @@ async fn approve_at_province(
         )
         .await
         .map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}
+
+/// Last year's accepted report counted in the totals of the city and of every
+/// node above it in this demo, so year-over-year columns and the data report
+/// have something to compare with. Counting the same report again changes nothing.
+fn seed_previous_totals(
+    running: &RunningFederation,
+    unit: &crate::registry::SurveyUnit,
+    period: &str,
+    values: &std::collections::BTreeMap<String, String>,
+) -> Result<(), crate::store::StoreError> {
+    let key = crate::report::ReportKey {
+        unit: unit.code.as_str().to_string(),
+        form: "G101".to_string(),
+        period: period.to_string(),
+    };
+    let classes: Vec<String> = unit
+        .classes
+        .iter()
+        .map(|class| class.code_word().to_string())
+        .collect();
+    let contribution = crate::aggregate::Contribution {
+        version: 1,
+        dimensions: crate::aggregate::dimensions(
+            &unit.county.to_string(),
+            unit.industry.as_str(),
+            &classes,
+        ),
+        values: values.clone(),
+    };
+    for node in &running.nodes {
+        let state = &node.state;
+        if !state.config.division.contains(unit.county) {
+            continue;
+        }
+        state.store.transaction(&state.aggregates.handles(), |tx| {
+            crate::aggregate::count_accepted(tx, &state.aggregates, &key, contribution.clone())?;
+            Ok::<(), crate::store::TxError<crate::store::StoreError>>(())
+        })?;
     }
     Ok(())
 }

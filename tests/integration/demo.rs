@@ -141,4 +141,43 @@ async fn the_demo_writes_its_federation_file_and_every_login_works() {
             "no {state} report in the demo: {progress}"
         );
     }
+    // Last year's accepted data is in the totals of the city and the nation,
+    // so year-over-year columns and the data report compare with something.
+    let national_reviewer = accounts
+        .iter()
+        .find(|account| account["role"] == "reviewer" && account["node"] == "national")
+        .unwrap();
+    for (node, login) in [("city-320100", reviewer), ("national", national_reviewer)] {
+        let token = client
+            .post(format!("{}/api/v1/session", web_url(node)))
+            .json(
+                &serde_json::json!({"username": login["username"], "password": login["password"]}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let previous = progress["period"].as_str().unwrap().parse::<u32>().unwrap() - 1;
+        let totals: serde_json::Value = client
+            .get(format!(
+                "{}/api/v1/aggregates?form=G101&period={previous}&indicators=cod_emit",
+                web_url(node)
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            totals["total"]["cod_emit"].is_object() || totals["total"]["cod_emit"].is_string(),
+            "{node}: {totals}"
+        );
+    }
 }
