@@ -703,7 +703,7 @@ impl Browser<'_> {
 }
 
 /// `application/x-www-form-urlencoded` (reqwest is built without its form feature).
-fn form_body(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form_body(fields: &[(&str, &str)]) -> String {
     let encode = |text: &str| {
         text.bytes()
             .map(|byte| match byte {

@@ -281,6 +281,45 @@ async fn a_return_past_its_deadline_is_flagged_and_a_reviewer_urges_the_units_th
             "{urged:?}"
         );
     }
+    // The progress page urges too (same service): every unit that still owes, in the page's words.
+    let page = page_text(&federation, &reviewer, "/progress?form=G101&period=2025").await;
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_string();
+    let response = federation
+        .web_client()
+        .post(format!("{}/progress/urge", federation.node(CITY).web_url()))
+        .header("cookie", format!("zhibao_session={reviewer}"))
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(crate::accounts::form_body(&[
+            ("csrf", csrf.as_str()),
+            ("form", "G101"),
+            ("period", "2025"),
+            ("message", "页面催报"),
+        ]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "redirected back to the progress page"
+    );
+    let back = response.text().await.unwrap();
+    assert!(
+        back.contains(&format!("已催报 {} 个单位或下级局", units.len())),
+        "{back}"
+    );
+    let urged_from_page = notices(&federation, &units[2].token).await;
+    assert!(
+        urged_from_page
+            .iter()
+            .any(|notice| notice["text_zh"] == "催报：页面催报")
+    );
     // The notice area of every page shows it; `/notices` lists them all.
     for path in ["/home", "/notices"] {
         let page = page_text(&federation, &units[1].token, path).await;

@@ -83,47 +83,64 @@ async fn urge(
     BureauUser(caller): BureauUser,
     ApiJson(body): ApiJson<UrgeBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let (units, divisions) = urge_as(
+        &state,
+        &caller,
+        &body.form,
+        &body.period,
+        body.units,
+        body.divisions,
+        body.message.as_deref(),
+        Timestamp::now_from_system_clock(),
+    )
+    .await?;
+    Ok(Json(serde_json::json!({
+        "count": units.len() + divisions.len(), "units": units, "divisions": divisions,
+    })))
+}
+
+/// Urging as a bureau user does it, from the API or the progress page: at a
+/// city the units (a county user: of its county; none listed: every unit that
+/// still owes), above it the child bureaus (none listed: the late ones).
+/// Answers the units and the divisions urged.
+#[allow(clippy::too_many_arguments)] // why: who, what report, whom, in which words, when
+pub async fn urge_as(
+    state: &NodeState,
+    caller: &super::auth::SignedIn,
+    form: &str,
+    period: &str,
+    units: Option<Vec<String>>,
+    divisions: Option<Vec<String>>,
+    message: Option<&str>,
+    now: Timestamp,
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
     let at_a_city = state.config.level() == zhibao_federation_protocol::NodeLevel::City;
-    if at_a_city && body.divisions.is_some() {
+    if at_a_city && divisions.is_some() {
         return Err(UrgeError::NotThisLevel(
             "市级节点催报本市单位（units），下级局由省级、国家级催报 / a city bureau urges its units; bureaus below are urged by a province or the nation",
         )
         .into());
     }
-    if !at_a_city && body.units.is_some() {
+    if !at_a_city && units.is_some() {
         return Err(UrgeError::NotThisLevel(
             "单位由所在市级局催报；省级、国家级催报下级局（divisions） / units are urged by their city bureau; a province or the nation urges the bureaus below (divisions)",
         )
         .into());
     }
     // Form and period must be ones this node reports.
-    crate::report::service::checked_key(&state, "-", &body.form, &body.period)?;
-    if body
-        .message
-        .as_deref()
-        .is_some_and(|text| text.chars().count() > MOST_REMINDER_TEXT_CHARS)
-    {
+    crate::report::service::checked_key(state, "-", form, period)?;
+    if message.is_some_and(|text| text.chars().count() > MOST_REMINDER_TEXT_CHARS) {
         return Err(ApiError::BadRequest {
             field: Some("message".to_string()),
             message: "message：不超过 500 字 / message: at most 500 characters".to_string(),
         });
     }
-    let now = Timestamp::now_from_system_clock();
+    let by = caller.account.username.as_str();
     if !at_a_city {
-        let urged = crate::urging::flow::urge_bureaus(
-            &state,
-            &body.form,
-            &body.period,
-            body.divisions,
-            body.message.as_deref(),
-            &caller.account.username,
-            now,
-        )
-        .await?;
-        let divisions: Vec<String> = urged.iter().map(ToString::to_string).collect();
-        return Ok(Json(
-            serde_json::json!({"count": divisions.len(), "units": [], "divisions": divisions}),
-        ));
+        let urged =
+            crate::urging::flow::urge_bureaus(state, form, period, divisions, message, by, now)
+                .await?;
+        return Ok((Vec::new(), urged.iter().map(ToString::to_string).collect()));
     }
     let within = match &caller.account.role {
         Role::County { county } => *county,
@@ -133,18 +150,8 @@ async fn urge(
         | Role::Group { .. }
         | Role::Supervision { .. } => state.config.division,
     };
-    let urged = crate::urging::flow::urge_units(
-        &state,
-        &body.form,
-        &body.period,
-        body.units,
-        body.message.as_deref(),
-        within,
-        &caller.account.username,
-        now,
-    )
-    .await?;
-    Ok(Json(
-        serde_json::json!({"count": urged.len(), "units": urged, "divisions": []}),
-    ))
+    let urged =
+        crate::urging::flow::urge_units(state, form, period, units, message, within, by, now)
+            .await?;
+    Ok((urged, Vec::new()))
 }

@@ -40,6 +40,7 @@ use crate::web::totals::{
 pub fn routes() -> Router<Arc<NodeState>> {
     Router::new()
         .route("/progress", get(progress_page))
+        .route("/progress/urge", post(urge_from_page))
         .route("/totals", get(totals_page))
         .route("/totals/publish", post(publish_from_page))
 }
@@ -141,6 +142,8 @@ struct ProgressQuery {
     form: Option<String>,
     period: Option<String>,
     city: Option<String>,
+    /// `urged` after the urge form: how many were urged.
+    urged: Option<usize>,
 }
 
 /// One division row.
@@ -204,6 +207,44 @@ struct ProgressTemplate {
     units_csv: String,
     units_xlsx: String,
     totals_href: String,
+    /// What the urge button does at this level.
+    urge_help: String,
+}
+
+/// # `POST /progress/urge` (`csrf`, `form`, `period`, `message`)
+/// Urges from the page what the API's `POST /api/v1/urge` urges with no list:
+/// at a city every unit that still owes, above it the late bureaus.
+async fn urge_from_page(
+    State(state): State<Arc<NodeState>>,
+    Page { who, lang }: Page<BureauUser>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Result<Response, PageError> {
+    check_csrf(&who.0, field(&form, "csrf")).or_page(lang)?;
+    let form_code = field(&form, "form").unwrap_or_default().to_string();
+    let period = field(&form, "period").unwrap_or_default().to_string();
+    let message = field(&form, "message")
+        .map(str::trim)
+        .filter(|text| !text.is_empty());
+    let (units, divisions) = crate::web::notices::urge_as(
+        &state,
+        &who.0,
+        &form_code,
+        &period,
+        None,
+        None,
+        message,
+        Timestamp::now_from_system_clock(),
+    )
+    .await
+    .or_page(lang)?;
+    Ok(super::see_other(&link(
+        "/progress",
+        &[
+            ("form", &form_code),
+            ("period", &period),
+            ("urged", &(units.len() + divisions.len()).to_string()),
+        ],
+    )))
 }
 
 /// # `GET /progress?form=&period=`
@@ -328,7 +369,23 @@ async fn progress_page(
         })
         .collect();
     let more = report.late_total.saturating_sub(report.late.len());
+    if let Some(count) = query.urged {
+        chrome.notice = Some(
+            catalogue
+                .t("progress.urged")
+                .replace("{n}", &count.to_string()),
+        );
+    }
     let page = ProgressTemplate {
+        urge_help: catalogue
+            .t(
+                if state.config.level() == zhibao_federation_protocol::NodeLevel::City {
+                    "progress.urge_units"
+                } else {
+                    "progress.urge_bureaus"
+                },
+            )
+            .to_string(),
         forms: form_choices(&state, lang, &form),
         period: period.clone(),
         total: ProgressRow {
