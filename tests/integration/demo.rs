@@ -96,6 +96,21 @@ async fn the_demo_writes_its_federation_file_and_every_login_works() {
         assert_eq!(answer["role"], role);
         if role == "enterprise" {
             assert_eq!(answer["unit"], login["unit"]);
+            // Its home page lists last year's accepted report, with its print view and record.
+            let home = client
+                .get(format!("{}/home", web_url("city-320100")))
+                .header(
+                    "cookie",
+                    format!("zhibao_session={}", answer["token"].as_str().unwrap()),
+                )
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(home.contains("id=\"earlier-reports\""), "{home}");
+            assert!(home.contains("/print?version=1"), "{home}");
         }
     }
     // Reports in every state at the city, and one already forwarded to the nation.

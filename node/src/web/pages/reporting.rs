@@ -60,6 +60,64 @@ struct HomeTemplate {
     unit: String,
     unit_name: String,
     reports: Vec<ReportLink>,
+    /// The unit's reports of earlier periods, newest first: its records (R40).
+    earlier: Vec<EarlierReport>,
+}
+
+/// A report of an earlier period on the home page.
+#[derive(Debug)]
+struct EarlierReport {
+    form: String,
+    period: String,
+    state: String,
+    version: u32,
+    print_href: String,
+    record_href: String,
+}
+
+/// Every report of the unit outside the periods being reported, newest period first.
+fn earlier_reports(
+    state: &NodeState,
+    lang: Lang,
+    unit: &str,
+    current: &[ReportLink],
+) -> Vec<EarlierReport> {
+    let mut prefix = unit.as_bytes().to_vec();
+    prefix.push(0);
+    let mut earlier: Vec<EarlierReport> = state
+        .reports
+        .status
+        .scan_prefix(&prefix)
+        .filter_map(Result::ok)
+        .filter_map(|(key_bytes, status)| {
+            let key = ReportKey::from_bytes(&key_bytes)?;
+            let version = status.latest_version?;
+            let is_current = current
+                .iter()
+                .any(|link| link.form == key.form && link.period == key.period);
+            (!is_current).then(|| EarlierReport {
+                print_href: format!(
+                    "/reports/{}/{}/{}/print?version={version}",
+                    key.unit, key.form, key.period
+                ),
+                record_href: format!(
+                    "/api/v1/reports/{}/{}/{}/versions/{version}/record.xlsx",
+                    key.unit, key.form, key.period
+                ),
+                state: state_label(state, lang, &key),
+                form: key.form,
+                period: key.period,
+                version,
+            })
+        })
+        .collect();
+    earlier.sort_by(|left, right| {
+        right
+            .period
+            .cmp(&left.period)
+            .then(left.form.cmp(&right.form))
+    });
+    earlier
 }
 
 /// The unit's name from the registry (its code when unknown).
@@ -104,7 +162,7 @@ async fn home(
         label: name.clone(),
     });
     let standards = state.standards();
-    let reports = standards
+    let reports: Vec<ReportLink> = standards
         .metadata
         .forms
         .iter()
@@ -128,11 +186,13 @@ async fn home(
             }
         })
         .collect();
+    let earlier = earlier_reports(&state, lang, &who.unit, &reports);
     let page = HomeTemplate {
         chrome,
         unit: who.unit.clone(),
         unit_name: name,
         reports,
+        earlier,
     };
     render(lang, &page)
 }
