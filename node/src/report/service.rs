@@ -131,10 +131,9 @@ pub fn unit_facts(
 /// The latest submitted values of a report, parsed (for `prev` and quarters).
 fn latest_values(state: &NodeState, key: &ReportKey) -> Option<crate::metadata::ReportValues> {
     let standards = state.standards();
-    let status = state.reports.status.get(&key.to_bytes()).ok()??;
-    let version = state.reports.version(key, status.latest_version?).ok()??;
+    let content = state.reports.latest_content(key).ok()??;
     let form = form_of(&standards.metadata, &key.form)?;
-    parse_content(&standards.metadata, form, &version.content)
+    parse_content(&standards.metadata, form, &content)
         .ok()
         .map(|(values, _)| values)
 }
@@ -493,13 +492,11 @@ pub async fn annotate(
     Ok(crate::review::flow::city_annotate(state, key, &unit, text, by, now).await?)
 }
 
-/// What the unit sees beside a report: its name, and the row form its rows use.
-fn unit_name(state: &NodeState, unit: &str) -> String {
-    UnitCode::parse(unit)
+/// The unit's name in the registry, if the unit is there.
+pub fn unit_name(state: &NodeState, unit: &str) -> Option<String> {
+    unit_facts(state, unit)
         .ok()
-        .and_then(|code| state.registry.current_unit(&code).ok().flatten())
-        .map(|current| current.unit.name)
-        .unwrap_or_default()
+        .map(|(_, on_report)| on_report.name)
 }
 
 /// The content a template starts from: the draft, else the latest version.
@@ -510,18 +507,11 @@ fn content_to_prefill(
     if let Some(draft) = state.reports.drafts.get(&key.to_bytes())? {
         return Ok(Some(draft.content));
     }
-    let status = state.reports.status.get(&key.to_bytes())?;
-    Ok(match status.and_then(|status| status.latest_version) {
-        Some(number) => state
-            .reports
-            .version(key, number)?
-            .map(|version| version.content),
-        None => None,
-    })
+    Ok(state.reports.latest_content(key)?)
 }
 
 /// The previous period's latest submitted content of the same unit and form.
-fn previous_period_content(
+pub fn previous_period_content(
     state: &NodeState,
     key: &ReportKey,
     period: PeriodId,
@@ -533,14 +523,7 @@ fn previous_period_content(
         period: previous_period.to_string(),
         ..key.clone()
     };
-    let status = state.reports.status.get(&previous_key.to_bytes())?;
-    Ok(match status.and_then(|status| status.latest_version) {
-        Some(number) => state
-            .reports
-            .version(&previous_key, number)?
-            .map(|version| version.content),
-        None => None,
-    })
+    Ok(state.reports.latest_content(&previous_key)?)
 }
 
 fn forms_of_workbook(
@@ -565,7 +548,7 @@ pub fn offline_template(
     let (form, row_form) = forms_of_workbook(&standards, key)?;
     let previous = previous_period_content(state, key, period)?;
     let current = content_to_prefill(state, key)?;
-    let unit_name = unit_name(state, &key.unit);
+    let unit_name = unit_name(state, &key.unit).unwrap_or_default();
     Ok(super::workbook::write_workbook(
         &super::workbook::WorkbookContents {
             key,
@@ -590,7 +573,7 @@ pub fn copy_of_record(
     let version = state.reports.version(key, number)?.ok_or_else(|| {
         ReportServiceError::NotFound(format!("没有第 {number} 版 / there is no version {number}"))
     })?;
-    let unit_name = unit_name(state, &key.unit);
+    let unit_name = unit_name(state, &key.unit).unwrap_or_default();
     Ok(super::workbook::write_workbook(
         &super::workbook::WorkbookContents {
             key,

@@ -99,6 +99,18 @@ impl ReportTrees {
         self.versions.get(&version_key(key, number))
     }
 
+    /// The content of the latest submitted version of a report, if any.
+    pub fn latest_content(&self, key: &ReportKey) -> Result<Option<ReportContent>, StoreError> {
+        let Some(number) = self
+            .status
+            .get(&key.to_bytes())?
+            .and_then(|status| status.latest_version)
+        else {
+            return Ok(None);
+        };
+        Ok(self.version(key, number)?.map(|version| version.content))
+    }
+
     /// Saves a draft (one transaction).
     pub fn save_draft(
         &self,

@@ -164,13 +164,15 @@ pub fn download(sheet: &Sheet, format: ExportFormat, stem: &str) -> Result<Respo
     Ok(attachment(bytes, format, stem))
 }
 
-fn attachment(bytes: Vec<u8>, format: ExportFormat, stem: &str) -> Response {
+/// A file download saved as `{stem}.{csv|xlsx}`; never cached (it holds a bureau's or a unit's data).
+pub(crate) fn attachment(bytes: Vec<u8>, format: ExportFormat, stem: &str) -> Response {
     // The stem is built from codes (ASCII letters, digits, '-'); nothing to quote.
     let disposition = format!("attachment; filename=\"{stem}.{}\"", format.extension());
     (
         [
             (header::CONTENT_TYPE, format.content_type().to_string()),
             (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         bytes,
     )

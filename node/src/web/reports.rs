@@ -334,11 +334,8 @@ async fn check(
                 .await?
         }
         Role::Admin | Role::County { .. } | Role::Group { .. } | Role::Supervision { .. } => {
-            let status = state.reports.status.get(&key.to_bytes())?;
-            let number = status.and_then(|status| status.latest_version).unwrap_or(0);
-            let version = state.reports.version(&key, number)?;
-            match version {
-                Some(version) => service::run_rules(&state, &key, &form, period, &version.content)?,
+            match state.reports.latest_content(&key)? {
+                Some(content) => service::run_rules(&state, &key, &form, period, &content)?,
                 None => Vec::new(),
             }
         }
@@ -638,7 +635,9 @@ async fn annotate(
 }
 
 /// A JSON body that may be absent (then the defaults apply).
-fn optional_json<T: Default + serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn optional_json<T: Default + serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
@@ -648,30 +647,13 @@ fn optional_json<T: Default + serde::de::DeserializeOwned>(bytes: &[u8]) -> Resu
     })
 }
 
-/// An `.xlsx` download named after the report.
-pub(crate) fn xlsx_download(bytes: Vec<u8>, file_name: &str) -> axum::response::Response {
-    use axum::http::header;
-    use axum::response::IntoResponse;
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+/// An `.xlsx` download named after the report (`{form}-{period}-{unit}{suffix}.xlsx`).
+fn report_workbook(bytes: Vec<u8>, key: &ReportKey, suffix: &str) -> axum::response::Response {
+    super::export::attachment(
         bytes,
+        super::export::ExportFormat::Xlsx,
+        &format!("{}-{}-{}{suffix}", key.form, key.period, key.unit),
     )
-        .into_response()
-}
-
-/// File name of a report's workbook; unit codes and periods are ASCII.
-fn workbook_file_name(key: &ReportKey, suffix: &str) -> String {
-    format!("{}-{}-{}{suffix}.xlsx", key.form, key.period, key.unit)
 }
 
 /// # `GET /api/v1/reports/{credit_code}/{form}/{period}/template.xlsx`
@@ -684,7 +666,7 @@ async fn offline_template(
     let (key, _, period) = key_of(&state, &path)?;
     check_access(&state, &caller, &key.unit)?;
     let bytes = service::offline_template(&state, &key, period)?;
-    Ok(xlsx_download(bytes, &workbook_file_name(&key, "")))
+    Ok(report_workbook(bytes, &key, ""))
 }
 
 /// # `PUT /api/v1/reports/{credit_code}/{form}/{period}/draft.xlsx`
@@ -725,8 +707,5 @@ async fn copy_of_record(
         ),
     })?;
     let bytes = service::copy_of_record(&state, &key, number)?;
-    Ok(xlsx_download(
-        bytes,
-        &workbook_file_name(&key, &format!("-v{number}")),
-    ))
+    Ok(report_workbook(bytes, &key, &format!("-v{number}")))
 }

@@ -298,14 +298,7 @@ async fn decide(
     confirm: bool,
     body: &[u8],
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let body: DecisionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        DecisionBody::default()
-    } else {
-        serde_json::from_slice(body).map_err(|error| ApiError::BadRequest {
-            field: None,
-            message: format!("请求内容无法读取 / the request body cannot be read: {error}"),
-        })?
-    };
+    let body: DecisionBody = super::reports::optional_json(body)?;
     let decided = decide_proposal_as(
         state,
         id,

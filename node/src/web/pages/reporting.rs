@@ -122,7 +122,7 @@ fn earlier_reports(
 
 /// The unit's name from the registry (its code when unknown).
 fn unit_name(state: &NodeState, unit: &str) -> String {
-    service::unit_facts(state, unit).map_or_else(|_| unit.to_string(), |(_, on)| on.name)
+    service::unit_name(state, unit).unwrap_or_else(|| unit.to_string())
 }
 
 /// The translated state of a report at this node.
@@ -375,22 +375,10 @@ fn previous_values(
     key: &ReportKey,
     period: PeriodId,
 ) -> BTreeMap<String, String> {
-    let Some(previous) = period.previous() else {
-        return BTreeMap::new();
-    };
-    let previous_key = ReportKey {
-        period: previous.to_string(),
-        ..key.clone()
-    };
-    state
-        .reports
-        .status
-        .get(&previous_key.to_bytes())
+    service::previous_period_content(state, key, period)
         .ok()
         .flatten()
-        .and_then(|status| status.latest_version)
-        .and_then(|number| state.reports.version(&previous_key, number).ok().flatten())
-        .map(|version| version.content.values)
+        .map(|content| content.values)
         .unwrap_or_default()
 }
 
@@ -802,9 +790,7 @@ async fn form_page(
 }
 
 fn latest_content(state: &NodeState, key: &ReportKey) -> Option<ReportContent> {
-    let status = state.reports.status.get(&key.to_bytes()).ok()??;
-    let version = state.reports.version(key, status.latest_version?).ok()??;
-    Some(version.content)
+    state.reports.latest_content(key).ok().flatten()
 }
 
 /// The facility rows of a posted form (`r.{index}.{column}`), in index
