@@ -221,6 +221,59 @@ impl FromRequestParts<Arc<NodeState>> for BureauUser {
     }
 }
 
+/// A county user (R34), and its county.
+#[derive(Debug, Clone)]
+pub struct CountyUser {
+    /// The session.
+    pub signed_in: SignedIn,
+    /// The county.
+    pub county: crate::division::DivisionCode,
+}
+
+impl FromRequestParts<Arc<NodeState>> for CountyUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<NodeState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        match caller.0.account.role {
+            Role::County { county } => Ok(CountyUser {
+                signed_in: caller.0,
+                county,
+            }),
+            Role::Admin
+            | Role::Reviewer
+            | Role::Enterprise { .. }
+            | Role::Group { .. }
+            | Role::Supervision { .. } => Err(ApiError::Forbidden { needed: "county" }),
+        }
+    }
+}
+
+/// Who may read the registry: bureau users and the read-only overseers
+/// (group companies, supervision centres); what each sees is [`sees_unit`].
+#[derive(Debug, Clone)]
+pub struct RegistryReader(pub SignedIn);
+
+impl FromRequestParts<Arc<NodeState>> for RegistryReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<NodeState>,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        with_role(
+            caller,
+            "bureau user or overseer",
+            |role| !matches!(role, Role::Enterprise { .. }),
+            RegistryReader,
+        )
+    }
+}
+
 /// Who may read totals and progress: bureau users, and supervision centres
 /// for their provinces (R42).
 #[derive(Debug, Clone)]

@@ -210,7 +210,7 @@ fn filtered_entries(
 /// The registry within the caller's jurisdiction, with counts.
 async fn list_units(
     State(state): State<Arc<NodeState>>,
-    Caller(caller): Caller,
+    super::auth::RegistryReader(caller): super::auth::RegistryReader,
     super::ApiQuery(query): super::ApiQuery<UnitQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (period, within, entries) = filtered_entries(

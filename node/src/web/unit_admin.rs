@@ -224,12 +224,12 @@ pub struct ProposalsBody {
 /// suspended units of the county, all accepted or none; the city confirms.
 async fn propose(
     State(state): State<Arc<NodeState>>,
-    BureauUser(caller): BureauUser,
+    super::auth::CountyUser {
+        signed_in: caller,
+        county,
+    }: super::auth::CountyUser,
     ApiJson(body): ApiJson<ProposalsBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let crate::accounts::Role::County { county } = caller.account.role else {
-        return Err(ApiError::Forbidden { needed: "county" });
-    };
     if body.changes.is_empty() || body.changes.len() > 1000 {
         return Err(ApiError::BadRequest {
             field: Some("changes".to_string()),

@@ -18,13 +18,13 @@ use axum::{Form, Router};
 use super::i18n::{Lang, catalogue, format_time};
 use super::units::{REASON_WORDS, change_from_form, change_label, status_label};
 use super::{Chrome, OrPage, Page, PageError, check_csrf, field, message_of, render};
-use crate::accounts::Role;
+
 use crate::clock::Timestamp;
-use crate::division::DivisionCode;
+
 use crate::node::NodeState;
 use crate::registry::county::CountyProposal;
 use crate::registry::store::UnitFilter;
-use crate::web::auth::{Admin, BureauUser, SignedIn};
+use crate::web::auth::{Admin, CountyUser};
 use crate::web::error::ApiError;
 use crate::web::registry::parse_period;
 
@@ -135,23 +135,12 @@ fn proposal_rows(state: &NodeState, lang: Lang, proposals: &[CountyProposal]) ->
         .collect()
 }
 
-fn county_of(signed_in: &SignedIn) -> Result<DivisionCode, ApiError> {
-    match signed_in.account.role {
-        Role::County { county } => Ok(county),
-        Role::Admin
-        | Role::Reviewer
-        | Role::Enterprise { .. }
-        | Role::Group { .. }
-        | Role::Supervision { .. } => Err(ApiError::Forbidden { needed: "county" }),
-    }
-}
-
 fn county_template(
     state: &NodeState,
     lang: Lang,
-    signed_in: &SignedIn,
+    who: &CountyUser,
 ) -> Result<CountyTemplate, ApiError> {
-    let county = county_of(signed_in)?;
+    let (signed_in, county) = (&who.signed_in, who.county);
     let catalogue = catalogue(lang.language);
     let period = parse_period(state, None)?;
     let units = state
@@ -193,10 +182,10 @@ fn county_template(
 /// County users: the county's units, a proposal form per unit, and the county's proposals.
 async fn county_page(
     State(state): State<Arc<NodeState>>,
-    Page { who, lang }: Page<BureauUser>,
+    Page { who, lang }: Page<CountyUser>,
     Query(query): Query<NoticeQuery>,
 ) -> Result<Response, PageError> {
-    let mut page = county_template(&state, lang, &who.0).or_page(lang)?;
+    let mut page = county_template(&state, lang, &who).or_page(lang)?;
     if query.notice.as_deref() == Some("proposed") {
         page.chrome.notice = Some(catalogue(lang.language).t("county.proposed").to_string());
     }
@@ -208,11 +197,11 @@ async fn county_page(
 /// the page with the reason in the page language.
 async fn propose_from_page(
     State(state): State<Arc<NodeState>>,
-    Page { who, lang }: Page<BureauUser>,
+    Page { who, lang }: Page<CountyUser>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    check_csrf(&who.0, field(&form, "csrf")).or_page(lang)?;
-    let county = county_of(&who.0).or_page(lang)?;
+    check_csrf(&who.signed_in, field(&form, "csrf")).or_page(lang)?;
+    let county = who.county;
     let outcome = async {
         let period = parse_period(
             &state,
@@ -229,7 +218,7 @@ async fn propose_from_page(
             county,
             period,
             vec![proposed],
-            &who.0.account.username,
+            &who.signed_in.account.username,
             Timestamp::now_from_system_clock(),
         )
         .await
@@ -243,7 +232,7 @@ async fn propose_from_page(
             if status.is_server_error() {
                 return Err(PageError::new(lang, error));
             }
-            let mut page = county_template(&state, lang, &who.0).or_page(lang)?;
+            let mut page = county_template(&state, lang, &who).or_page(lang)?;
             page.chrome.error = Some(message_of(&error, lang));
             super::render_with_status(lang, status, &page)
         }

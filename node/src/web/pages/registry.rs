@@ -22,7 +22,7 @@ use crate::node::NodeState;
 use crate::registry::lineage::LinkReason;
 use crate::registry::store::{UnitFilter, matches_search};
 use crate::registry::{ControlClass, StatusKind};
-use crate::web::auth::{Admin, BureauUser};
+use crate::web::auth::{Admin, RegistryReader};
 use crate::web::error::ApiError;
 use crate::web::registry::{caller_scope, parse_period};
 
@@ -144,7 +144,7 @@ fn choices(words: &[&str], selected: &str, label: impl Fn(&str) -> String) -> Ve
 fn registry_template(
     state: &NodeState,
     lang: Lang,
-    caller: &BureauUser,
+    caller: &RegistryReader,
     query: &RegistryQuery,
 ) -> Result<RegistryTemplate, ApiError> {
     let catalogue = catalogue(lang.language);
@@ -288,19 +288,9 @@ fn registry_template(
 /// The registry within the caller's jurisdiction; a city admin also sees lineage suggestions.
 async fn registry_page(
     State(state): State<Arc<NodeState>>,
-    Page { who, lang }: Page<crate::web::auth::Caller>,
+    Page { who, lang }: Page<RegistryReader>,
     Query(query): Query<RegistryQuery>,
 ) -> Result<Response, PageError> {
-    // Bureau users and the read-only overseers (group companies, supervision centres).
-    if matches!(who.0.account.role, crate::accounts::Role::Enterprise { .. }) {
-        return Err(PageError::new(
-            lang,
-            crate::web::error::ApiError::Forbidden {
-                needed: "bureau user or overseer",
-            },
-        ));
-    }
-    let who = BureauUser(who.0);
     let mut page = registry_template(&state, lang, &who, &query).or_page(lang)?;
     if query.notice.as_deref() == Some("linked") {
         page.chrome.notice = Some(catalogue(lang.language).t("registry.linked").to_string());
@@ -334,7 +324,7 @@ async fn confirm_link(
             if error.status_and_code().0.is_server_error() {
                 return Err(PageError::new(lang, error));
             }
-            let caller = BureauUser(who.0);
+            let caller = RegistryReader(who.0);
             let mut page = registry_template(&state, lang, &caller, &RegistryQuery::default())
                 .or_page(lang)?;
             page.chrome.error = Some(super::message_of(&error, lang));
