@@ -46,6 +46,8 @@ pub struct NoticeTrees {
     pub run_through: Tree<RunThrough>,
     /// Notices the webhook has accepted, by notice key.
     pub delivered: Tree<Delivered>,
+    /// Signalled whenever a notice is written (wakes the webhook sender).
+    pub written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 fn audience_prefix(audience: &Audience) -> Vec<u8> {
@@ -73,12 +75,16 @@ impl NoticeTrees {
             notices: store.tree("notice_by_audience_time")?,
             run_through: store.tree("job_run_through_by_job")?,
             delivered: store.tree("notice_delivered_by_key")?,
+            written: std::sync::Arc::new(tokio::sync::Notify::new()),
         })
     }
 
     /// Writes a notice inside a transaction (the same notice again is a no-op).
     pub fn put_in(&self, tx: &Transaction<'_>, notice: &Notice) -> Result<(), TxFailure> {
-        tx.insert(&self.notices, &notice_key(notice), notice)
+        tx.insert(&self.notices, &notice_key(notice), notice)?;
+        // A permit is kept when nobody waits; a body run again only signals twice.
+        self.written.notify_one();
+        Ok(())
     }
 
     /// The newest `limit` notices of an audience, newest first.

@@ -24,8 +24,11 @@ use crate::store::StoreError;
 
 /// Notices tried per round.
 const ROUND_SIZE: usize = 100;
-/// Pause between rounds when all went out (urging and ticks come at human pace).
-const IDLE_PAUSE: Duration = Duration::from_millis(500);
+/// When all went out, the sender sleeps until a notice is written, or this
+/// long at most (a safety net; it never polls the store while idle).
+const IDLE_PAUSE: Duration = Duration::from_secs(60);
+/// After a wake-up, time for the writing transaction to commit.
+const SETTLE: Duration = Duration::from_millis(200);
 /// First pause after the gateway failed.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 /// Longest pause while the gateway keeps failing.
@@ -165,10 +168,19 @@ pub async fn run(state: Arc<NodeState>, notify: NotifyConfig, mut shutdown: watc
                 Some(next_backoff(backoff))
             }
         };
-        let wait = backoff.unwrap_or(IDLE_PAUSE);
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {},
-            _ = shutdown.wait_for(|stop| *stop) => return,
+        match backoff {
+            Some(pause) => tokio::select! {
+                _ = tokio::time::sleep(pause) => {},
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            },
+            None => {
+                tokio::select! {
+                    _ = state.notices.written.notified() => {},
+                    _ = tokio::time::sleep(IDLE_PAUSE) => {},
+                    _ = shutdown.wait_for(|stop| *stop) => return,
+                }
+                tokio::time::sleep(SETTLE).await;
+            }
         }
     }
 }
