@@ -10,7 +10,7 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use serde_json::json;
-use testkit::{Body, DEADLINE, Federation, wait_until};
+use testkit::{Body, Federation};
 use zhibao_node::aggregate::{Contribution, count_accepted, dimensions};
 use zhibao_node::clock::Timestamp;
 use zhibao_node::node::NodeState;
@@ -18,7 +18,10 @@ use zhibao_node::registry::SurveyUnit;
 use zhibao_node::report::ReportKey;
 use zhibao_node::store::{StoreError, TxError};
 
-use crate::totals::{CITY, NATION, PROVINCE, THREE, accept_everywhere, clean_values, get, page};
+use crate::totals::{
+    CITY, NATION, PROVINCE, THREE, accept_everywhere, clean_values, get, page,
+    wait_for_accepted_at_city,
+};
 
 /// Counts `unit`'s 2024 report (COD `cod`) in a node's totals, as if it had
 /// been accepted last year (its windows are long closed, so it cannot be
@@ -110,25 +113,7 @@ async fn the_data_report_shows_exact_totals_and_the_change_on_last_year() {
         )
         .await;
     }
-    wait_until("the city hears of both acceptances", DEADLINE, || async {
-        let (_, progress) = federation
-            .call(
-                CITY,
-                "GET",
-                "/api/v1/progress?form=G101&period=2025",
-                &city_reviewer,
-                Body::Empty,
-            )
-            .await;
-        progress["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| row["counts"]["accepted"].as_u64().unwrap())
-            .sum::<u64>()
-            == 2
-    })
-    .await;
+    wait_for_accepted_at_city(&federation, &city_reviewer, 2).await;
     // Last year: 2 t and 0.5 t, so 2.5 t in all; this year 1.625 t is 35.0% less.
     let by_unit = |code: &str| {
         units

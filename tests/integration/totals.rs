@@ -70,6 +70,34 @@ pub(crate) async fn page(
 }
 
 /// Drives one report from the unit to the nation's acceptance.
+/// Waits until the city's progress counts `count` accepted reports of 2025 G101
+/// (the acceptance receipts have come down).
+pub(crate) async fn wait_for_accepted_at_city(
+    federation: &Federation,
+    city_reviewer: &str,
+    count: u64,
+) {
+    wait_until("the city hears of the acceptances", DEADLINE, || async {
+        let (_, progress) = federation
+            .call(
+                CITY,
+                "GET",
+                "/api/v1/progress?form=G101&period=2025",
+                city_reviewer,
+                Body::Empty,
+            )
+            .await;
+        progress["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|row| row["counts"]["accepted"].as_u64().unwrap())
+            .sum::<u64>()
+            == count
+    })
+    .await;
+}
+
 pub(crate) async fn accept_everywhere(
     federation: &Federation,
     unit: &str,
@@ -176,25 +204,7 @@ async fn dashboards_exports_and_publication_show_the_accepted_totals() {
         .await;
     }
     let (late_unit, enterprise) = logins[2].clone();
-    wait_until("the city hears of both acceptances", DEADLINE, || async {
-        let (_, progress) = federation
-            .call(
-                CITY,
-                "GET",
-                "/api/v1/progress?form=G101&period=2025",
-                &city_reviewer,
-                Body::Empty,
-            )
-            .await;
-        progress["rows"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| row["counts"]["accepted"].as_u64().unwrap())
-            .sum::<u64>()
-            == 2
-    })
-    .await;
+    wait_for_accepted_at_city(&federation, &city_reviewer, 2).await;
 
     // The progress page: counts per county, the completion and the late unit.
     let (status, html) = page(
